@@ -1,0 +1,1 @@
+"""weather-trader: trades Kalshi's daily temperature markets."""

@@ -1,0 +1,54 @@
+"""The interfaces through which the pipeline reaches the outside world.
+
+Sim, paper, demo and live modes differ only in which implementation of these protocols the
+Dagster resources hand to the assets.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Protocol
+
+from weather_trader.core.cities import Kind
+from weather_trader.core.records import (
+    ClimateReport,
+    ForecastPoint,
+    MarketSnapshot,
+    Observation,
+    OrderRequest,
+    OrderResult,
+)
+
+
+class WeatherSource(Protocol):
+    """Forecasts, observations and climate reports for a city's climate day."""
+
+    def forecasts(self, city: str, day: date, as_of: datetime) -> list[ForecastPoint]:
+        """Latest forecasts of ``day``'s high and low from every model, issued before ``as_of``."""
+        ...
+
+    def observations(self, city: str, start: datetime, end: datetime) -> list[Observation]:
+        """Station observations in ``[start, end)``."""
+        ...
+
+    def climate_reports(self, city: str, day: date, as_of: datetime) -> list[ClimateReport]:
+        """Every climate report for ``day`` issued before ``as_of`` (preliminary and final)."""
+        ...
+
+
+class MarketData(Protocol):
+    """Kalshi-style bracket markets with their order books."""
+
+    def event_markets(
+        self, city: str, day: date, kind: Kind, as_of: datetime
+    ) -> list[MarketSnapshot]:
+        """All markets of the city's ``kind`` event for ``day`` with books as of ``as_of``."""
+        ...
+
+
+class Broker(Protocol):
+    """Places orders; idempotent by ``client_order_id``."""
+
+    def place(self, order: OrderRequest, book: MarketSnapshot, at: datetime) -> OrderResult:
+        """Submit ``order``; ``book`` is the latest snapshot (the paper broker fills against it)."""
+        ...

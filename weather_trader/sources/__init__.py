@@ -1,0 +1,1 @@
+"""sources layer (see DESIGN.md section 2)."""
