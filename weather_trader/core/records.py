@@ -31,7 +31,9 @@ class ForecastPoint(_Record):
     kind: Kind
     source: str = Field(description="Provider, e.g. 'sim', 'open-meteo', 'nws'.")
     model: str = Field(description="Model name, e.g. 'gfs', 'ecmwf_ifs'.")
-    member: int | None = Field(default=None, description="Ensemble member; None for a deterministic run.")
+    member: int | None = Field(
+        default=None, description="Ensemble member; None for a deterministic run."
+    )
     issued_at: AwareDatetime = Field(description="Model run (issue) time.")
     retrieved_at: AwareDatetime = Field(description="When we pulled it; point-in-time key.")
     value_f: float

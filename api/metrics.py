@@ -1,0 +1,216 @@
+"""Prometheus metrics of the sidecar, on a registry private to each app instance."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+logger = logging.getLogger(__name__)
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+PREFIX = "weather_trader"
+
+
+@dataclass(frozen=True)
+class DomainSnapshot:
+    """Domain figures exported as gauges, computed from the database at scrape time.
+
+    Attributes:
+        open_positions: Number of positions with a non-zero contract count.
+        pnl_total: Realized P&L in dollars over all time.
+        pnl_today: Realized P&L in dollars for today's (UTC) settlements.
+        bankroll: Bankroll in dollars.
+        daily_loss_limit: Daily realized loss limit in dollars.
+        outbox_head_event_id: Latest event id in the outbox table (0 when empty).
+        latest: Per data product, the latest timestamp (None when the table is empty).
+    """
+
+    open_positions: int
+    pnl_total: Decimal
+    pnl_today: Decimal
+    bankroll: Decimal
+    daily_loss_limit: Decimal
+    outbox_head_event_id: int
+    latest: dict[str, datetime | None] = field(default_factory=dict)
+
+
+class DomainCollector(Collector):
+    """Collects domain gauges by querying the database on each scrape.
+
+    Args:
+        snapshot: Returns the current figures; any exception marks the database as down.
+        clock: Returns "now" (UTC), for ages.
+    """
+
+    def __init__(
+        self,
+        snapshot: Callable[[], DomainSnapshot],
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._snapshot = snapshot
+        self._clock = clock
+
+    def describe(self) -> list[Metric]:
+        """No up-front description: the families are produced by the database query."""
+        return []
+
+    def collect(self) -> Iterator[Metric]:
+        """Yield the domain gauges, or only ``database_up 0`` when the query fails."""
+        up = GaugeMetricFamily(
+            f"{PREFIX}_database_up", "1 when the domain database answered the last scrape."
+        )
+        try:
+            snap = self._snapshot()
+        except Exception as exc:  # a scrape must never fail because the DB does
+            logger.warning("domain metrics query failed", extra={"error": type(exc).__name__})
+            up.add_metric([], 0)
+            yield up
+            return
+        up.add_metric([], 1)
+        yield up
+        yield GaugeMetricFamily(
+            f"{PREFIX}_open_positions",
+            "Open positions (non-zero contract count).",
+            value=snap.open_positions,
+        )
+        yield GaugeMetricFamily(
+            f"{PREFIX}_pnl_total_dollars",
+            "Realized P&L over all time.",
+            value=float(snap.pnl_total),
+        )
+        yield GaugeMetricFamily(
+            f"{PREFIX}_pnl_today_dollars",
+            "Realized P&L of settlements dated today (UTC).",
+            value=float(snap.pnl_today),
+        )
+        yield GaugeMetricFamily(
+            f"{PREFIX}_bankroll_dollars", "Configured bankroll.", value=float(snap.bankroll)
+        )
+        yield GaugeMetricFamily(
+            f"{PREFIX}_daily_loss_limit_dollars",
+            "Configured daily realized loss limit.",
+            value=float(snap.daily_loss_limit),
+        )
+        yield GaugeMetricFamily(
+            f"{PREFIX}_outbox_head_event_id",
+            "Latest event id in the outbox table.",
+            value=snap.outbox_head_event_id,
+        )
+        now = self._clock()
+        age = GaugeMetricFamily(
+            f"{PREFIX}_data_age_seconds",
+            "Seconds since the latest row of each data product.",
+            labels=["product"],
+        )
+        stamp = GaugeMetricFamily(
+            f"{PREFIX}_data_latest_timestamp_seconds",
+            "Unix time of the latest row of each data product.",
+            labels=["product"],
+        )
+        for product, latest in sorted(snap.latest.items()):
+            if latest is None:
+                continue
+            age.add_metric([product], max(0.0, (now - latest).total_seconds()))
+            stamp.add_metric([product], latest.timestamp())
+        yield age
+        yield stamp
+
+
+class SidecarMetrics:
+    """The sidecar's metrics on a dedicated :class:`CollectorRegistry`.
+
+    Args:
+        snapshot: Computes the domain figures at scrape time (see :class:`DomainCollector`).
+    """
+
+    def __init__(self, snapshot: Callable[[], DomainSnapshot]) -> None:
+        self.registry = CollectorRegistry()
+        self.http_requests = Counter(
+            f"{PREFIX}_http_requests_total",
+            "HTTP requests by method, route template and status.",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.http_latency = Histogram(
+            f"{PREFIX}_http_request_duration_seconds",
+            "HTTP request latency by method and route template.",
+            ["method", "route"],
+            registry=self.registry,
+        )
+        self.ws_clients = Gauge(
+            f"{PREFIX}_websocket_clients", "Connected WebSocket clients.", registry=self.registry
+        )
+        self.ws_events_sent = Counter(
+            f"{PREFIX}_websocket_events_sent_total",
+            "Events sent to WebSocket clients.",
+            registry=self.registry,
+        )
+        self.ws_disconnects = Counter(
+            f"{PREFIX}_websocket_disconnects_total",
+            "WebSocket disconnections by reason.",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.outbox_last_event_id = Gauge(
+            f"{PREFIX}_outbox_last_event_id",
+            "Id of the latest event seen by the outbox tailer.",
+            registry=self.registry,
+        )
+        self.outbox_poll_errors = Counter(
+            f"{PREFIX}_outbox_poll_errors_total",
+            "Failed polls of the events outbox.",
+            registry=self.registry,
+        )
+        self.registry.register(DomainCollector(snapshot))
+
+    def render(self) -> bytes:
+        """The exposition text of every metric (queries the database; call off the loop)."""
+        return generate_latest(self.registry)
+
+
+class MetricsMiddleware:
+    """ASGI middleware counting HTTP requests and their latency by route template.
+
+    The route label is the matched route's path template (``/api/overview``), never the raw
+    path, so label cardinality stays bounded; unmatched paths are labelled ``<unmatched>``.
+
+    Args:
+        app: The wrapped ASGI app.
+        metrics: Where to record.
+    """
+
+    def __init__(self, app: ASGIApp, metrics: SidecarMetrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Time and count one HTTP request; other scopes pass through."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = 500
+        start = time.perf_counter()
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            route = scope.get("route")
+            label = getattr(route, "path", None) or "<unmatched>"
+            method = scope.get("method", "GET")
+            self.metrics.http_requests.labels(method, label, str(status)).inc()
+            self.metrics.http_latency.labels(method, label).observe(time.perf_counter() - start)

@@ -1,0 +1,39 @@
+"""The Dagster code location: every asset, check, job, schedule and sensor, bound to resources.
+
+The mode (``WEATHER_TRADER_MODE``) only changes which resources are bound; see
+:mod:`weather_trader.defs.resources`.
+"""
+
+from __future__ import annotations
+
+from dagster import Definitions, load_assets_from_modules
+
+from weather_trader.defs.automation import (
+    JOBS,
+    climate_report_sensor,
+    forecast_schedule,
+    trading_sensor,
+)
+from weather_trader.defs.forecasting import assets as forecasting_assets
+from weather_trader.defs.markets import assets as markets_assets
+from weather_trader.defs.resources import build_resources
+from weather_trader.defs.trading import assets as trading_assets
+from weather_trader.defs.weather import assets as weather_assets
+from weather_trader.settings import Settings
+
+
+def build_definitions(settings: Settings | None = None) -> Definitions:
+    """The code location for ``settings`` (default: read from the environment)."""
+    settings = settings or Settings.from_env()
+    return Definitions(
+        assets=load_assets_from_modules(
+            [weather_assets, forecasting_assets, markets_assets, trading_assets]
+        ),
+        jobs=JOBS,
+        schedules=[forecast_schedule],
+        sensors=[trading_sensor, climate_report_sensor],
+        resources=build_resources(settings),
+    )
+
+
+defs = build_definitions()

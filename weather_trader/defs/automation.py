@@ -1,0 +1,185 @@
+"""Jobs, schedules and sensors: what runs when.
+
+- Forecasts are pulled on a schedule for the live partitions (today and tomorrow per city);
+  ``temperature_distribution`` follows eagerly.
+- Trading runs are sensor-triggered, one city-day per run: a new distribution or a price move.
+- A new final climate report is noticed by a sensor that triggers settlement.
+- ``pipeline_job`` materialises the whole partitioned graph; backfills and the demo run it over
+  ranges of one city's days (``BackfillPolicy.single_run``).
+"""
+
+# No `from __future__ import annotations`: Dagster reads these annotations at definition time.
+
+import json
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from dagster import (
+    AssetSelection,
+    DefaultScheduleStatus,
+    DefaultSensorStatus,
+    RunRequest,
+    ScheduleEvaluationContext,
+    SensorEvaluationContext,
+    SensorResult,
+    define_asset_job,
+    schedule,
+    sensor,
+)
+
+from weather_trader.core.cities import CITIES, KINDS
+from weather_trader.core.climate_day import climate_date_of
+from weather_trader.core.records import MarketSnapshot
+from weather_trader.defs.partitions import city_day_key, city_day_partitions
+from weather_trader.defs.resources import (
+    ClockResource,
+    DatabaseResource,
+    MarketDataResource,
+    WeatherSourceResource,
+)
+from weather_trader.store import repo
+
+# A mid-price move at least this large since the last stored book triggers a trading run.
+PRICE_MOVE_TRIGGER = Decimal("0.02")
+
+forecast_job = define_asset_job(
+    "forecast_job",
+    selection=AssetSelection.assets(
+        "forecast_snapshots", "intraday_observations", "temperature_distribution"
+    ),
+    partitions_def=city_day_partitions,
+    description="Pull forecasts and observations and update the predictive distribution.",
+)
+trading_job = define_asset_job(
+    "trading_job",
+    selection=AssetSelection.assets(
+        "kalshi_markets", "bracket_probabilities", "trade_decisions", "orders"
+    ),
+    partitions_def=city_day_partitions,
+    description="Snapshot markets, price brackets, decide and execute.",
+)
+settlement_job = define_asset_job(
+    "settlement_job",
+    selection=AssetSelection.assets("climate_reports", "settlements", "forecast_scores"),
+    partitions_def=city_day_partitions,
+    description="Store the climate report, settle positions and score the forecasts.",
+)
+pipeline_job = define_asset_job(
+    "pipeline_job",
+    selection=AssetSelection.all() - AssetSelection.assets("temperature_model"),
+    partitions_def=city_day_partitions,
+    description="The whole partitioned graph, for backfills and replays over ranges.",
+)
+model_job = define_asset_job(
+    "model_job",
+    selection=AssetSelection.assets("temperature_model"),
+    description="Retrain the temperature model.",
+)
+JOBS = [forecast_job, trading_job, settlement_job, pipeline_job, model_job]
+
+
+def live_partitions(now: datetime) -> Iterator[tuple[str, str]]:
+    """``(city, partition_key)`` of each city's current and next climate day."""
+    for code in sorted(CITIES):
+        today = climate_date_of(code, now)
+        for day in (today, today + timedelta(days=1)):
+            yield code, city_day_key(code, day)
+
+
+@schedule(
+    cron_schedule="20 */3 * * *",
+    job=forecast_job,
+    default_status=DefaultScheduleStatus.RUNNING,
+    description="Every 3 hours: forecasts for each city's today and tomorrow.",
+)
+def forecast_schedule(context: ScheduleEvaluationContext) -> list[RunRequest]:
+    """One run per live partition, keyed by the tick so a retried tick does not duplicate."""
+    stamp = context.scheduled_execution_time.strftime("%Y%m%dT%H%M")
+    return [
+        RunRequest(run_key=f"forecast:{key}:{stamp}", partition_key=key)
+        for _, key in live_partitions(context.scheduled_execution_time)
+    ]
+
+
+@sensor(
+    job=trading_job,
+    minimum_interval_seconds=60,
+    default_status=DefaultSensorStatus.RUNNING,
+    description="Trades a live city-day when its distribution is new or a market's mid moved.",
+)
+def trading_sensor(
+    context: SensorEvaluationContext,
+    database: DatabaseResource,
+    market_data: MarketDataResource,
+    clock: ClockResource,
+) -> SensorResult:
+    """Compare each live partition's distribution and books with what the last run used."""
+    seen: dict[str, str] = json.loads(context.cursor or "{}")
+    now, feed = clock.now(), market_data.client()
+    requests = []
+    for city, key in live_partitions(now):
+        day = date.fromisoformat(key.keys_by_dimension["date"])
+        with database.session() as session:
+            dists = [repo.distribution_for(session, city, day, k) for k in KINDS]
+            stored = {
+                s.ticker: s for k in KINDS for s in repo.market_snapshots(session, city, day, k)
+            }
+        if any(d is None for d in dists):
+            continue  # nothing to trade on until the forecast run has produced a distribution
+        stamp = max(d.as_of for d in dists).isoformat()
+        moved = [
+            s.ticker
+            for k in KINDS
+            for s in feed.event_markets(city, day, k, now)
+            if s.ticker in stored and abs(_mid(s) - _mid(stored[s.ticker])) >= PRICE_MOVE_TRIGGER
+        ]
+        if seen.get(str(key)) != stamp or moved:
+            reason = "price_move" if seen.get(str(key)) == stamp else "new_distribution"
+            requests.append(
+                RunRequest(
+                    run_key=f"trade:{key}:{stamp}:{now:%Y%m%dT%H%M}",
+                    partition_key=key,
+                    tags={"trigger": reason},
+                )
+            )
+            seen[str(key)] = stamp
+    return SensorResult(run_requests=requests, cursor=json.dumps(seen, sort_keys=True))
+
+
+@sensor(
+    job=settlement_job,
+    minimum_interval_seconds=300,
+    default_status=DefaultSensorStatus.RUNNING,
+    description="Notices a new final climate report and settles that city-day.",
+)
+def climate_report_sensor(
+    context: SensorEvaluationContext,
+    database: DatabaseResource,
+    weather: WeatherSourceResource,
+    clock: ClockResource,
+) -> SensorResult:
+    """One settlement run per final report not yet stored (keyed by its issue time)."""
+    now, source = clock.now(), weather.client()
+    requests = []
+    for city in sorted(CITIES):
+        today = climate_date_of(city, now)
+        for day in (today - timedelta(days=2), today - timedelta(days=1)):
+            finals = [r for r in source.climate_reports(city, day, now) if r.final]
+            if not finals:
+                continue
+            newest = max(finals, key=lambda r: r.issued_at)
+            with database.session() as session:
+                stored = repo.final_report(session, city, day)
+            if stored is None or stored.issued_at < newest.issued_at:
+                key = city_day_key(city, day)
+                requests.append(
+                    RunRequest(
+                        run_key=f"cli:{key}:{newest.issued_at.isoformat()}", partition_key=key
+                    )
+                )
+    return SensorResult(run_requests=requests)
+
+
+def _mid(snapshot: MarketSnapshot) -> Decimal:
+    return (snapshot.yes_bid + snapshot.yes_ask) / 2

@@ -1,0 +1,1 @@
+"""The temperature model and the predictive distributions it makes."""

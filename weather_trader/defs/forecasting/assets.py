@@ -1,0 +1,207 @@
+"""The trained temperature model and each city-day's predictive distribution."""
+
+# No `from __future__ import annotations`: Dagster reads these annotations at definition time.
+
+import hashlib
+from datetime import date, timedelta
+
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AutomationCondition,
+    Config,
+    MaterializeResult,
+    asset,
+)
+
+from weather_trader.core.cities import CITIES, KINDS
+from weather_trader.core.climate_day import pipeline_as_of
+from weather_trader.core.predictor import PredictorParams, fit_predictor, predict_details
+from weather_trader.defs.common import KINDS_TAG, PARTITIONED, city_days
+from weather_trader.defs.resources import ClockResource, DatabaseResource, ModelStoreResource
+from weather_trader.store import repo
+from weather_trader.store.schemas import DistributionRecord, ModelVersionRecord
+
+MODEL_NAME = "temperature_model"
+# Plausible bounds for a daily high/low in the registry's cities; outside them the distribution
+# is a bug, not weather.
+SANE_MU_F = (-40.0, 125.0)
+SANE_SIGMA_F = (0.3, 15.0)
+
+
+class TrainingConfig(Config):
+    """Which history the model learns from.
+
+    Attributes:
+        train_end: Last climate day of the training window (ISO date); default yesterday.
+            A backtest sets it before its first traded day so nothing leaks.
+        lookback_days: Length of the training window in days.
+    """
+
+    train_end: str | None = None
+    lookback_days: int = 365
+
+
+@asset(
+    group_name="forecasting",
+    kinds={"python", "pandas"},
+    description=(
+        "Predictor v1: per-model bias by city, kind and lead, and the spread of past errors of "
+        "the bias-corrected multi-model mean. Trained on the point-in-time archive against final "
+        "climate reports; retrained weekly."
+    ),
+    automation_condition=AutomationCondition.on_cron("0 6 * * 1"),
+    check_specs=[
+        AssetCheckSpec(
+            "beats_raw_mean",
+            asset="temperature_model",
+            blocking=True,
+            description="The corrected mean's RMSE is no worse than the raw multi-model mean's.",
+        )
+    ],
+)
+def temperature_model(
+    context: AssetExecutionContext,
+    config: TrainingConfig,
+    database: DatabaseResource,
+    model_store: ModelStoreResource,
+    clock: ClockResource,
+) -> MaterializeResult:
+    """Fit the predictor on the archive and store it as a new model version."""
+    end = (
+        date.fromisoformat(config.train_end)
+        if config.train_end
+        else clock.now().date() - timedelta(days=1)
+    )
+    start = end - timedelta(days=config.lookback_days - 1)
+    with database.session() as session:
+        history = repo.training_history(session, sorted(CITIES), start, end)
+    params = fit_predictor(history)
+    text = params.to_json()
+    version = f"{params.version}-{end.isoformat()}-{hashlib.sha256(text.encode()).hexdigest()[:8]}"
+    path = model_store.save(MODEL_NAME, version, text)
+    summary = params.summary()
+    with database.session() as session:
+        repo.save_model_version(
+            session,
+            ModelVersionRecord(
+                name=MODEL_NAME,
+                version=version,
+                created_at=clock.now(),
+                params={"artifact": str(path), "train_start": start, "train_end": end},
+                metrics=summary,
+            ),
+        )
+        repo.append_event(session, "model", {"version": version, **summary})
+    metrics = params.metrics
+    return MaterializeResult(
+        metadata={
+            "version": version,
+            "artifact": str(path),
+            "train_start": str(start),
+            "train_end": str(end),
+            **summary,
+        },
+        check_results=[
+            AssetCheckResult(
+                check_name="beats_raw_mean",
+                passed=metrics.rmse_corrected <= metrics.rmse_raw + 1e-9,
+                metadata={"rmse_raw": metrics.rmse_raw, "rmse_corrected": metrics.rmse_corrected},
+            )
+        ],
+    )
+
+
+def load_latest_model(
+    database: DatabaseResource, model_store: ModelStoreResource
+) -> tuple[str, PredictorParams]:
+    """The newest trained model version and its parameters."""
+    with database.session() as session:
+        latest = repo.latest_model_version(session, MODEL_NAME)
+    if latest is None:
+        raise RuntimeError("no trained temperature_model yet: materialise temperature_model first")
+    return latest.version, PredictorParams.from_json(model_store.load(MODEL_NAME, latest.version))
+
+
+@asset(
+    **PARTITIONED,
+    deps=["forecast_snapshots", "temperature_model"],
+    group_name="forecasting",
+    kinds=KINDS_TAG,
+    automation_condition=AutomationCondition.eager(),
+    description="The predictive distribution (normal, in F) of the city-day's high and low.",
+    check_specs=[
+        AssetCheckSpec(
+            "distribution_is_sane",
+            asset="temperature_distribution",
+            blocking=True,
+            description=f"mu within {SANE_MU_F} F and sigma within {SANE_SIGMA_F} F.",
+        )
+    ],
+)
+def temperature_distribution(
+    context: AssetExecutionContext,
+    database: DatabaseResource,
+    model_store: ModelStoreResource,
+    clock: ClockResource,
+) -> MaterializeResult:
+    """Predict each partition's high and low from the forecasts known at its pipeline instant."""
+    version, params = load_latest_model(database, model_store)
+    now = clock.now()
+    insane: list[str] = []
+    made = 0
+    last: dict[str, float] = {}
+    for city, day, key in city_days(context):
+        as_of = pipeline_as_of(city, day, now)
+        with database.session() as session:
+            forecasts = repo.forecasts_as_of(session, city, day, as_of)
+            for kind in KINDS:
+                details = predict_details(params, forecasts, kind=kind)
+                dist = details.distribution
+                repo.replace_distribution(
+                    session,
+                    DistributionRecord(
+                        city=city,
+                        climate_date=day,
+                        kind=kind,
+                        as_of=as_of,
+                        method="bias-corrected-mean",
+                        model_version=version,
+                        mu=dist.mu,
+                        sigma=dist.sigma,
+                        n_forecasts=int((forecasts["kind"] == kind).sum()),
+                        extra={
+                            "raw_mean": details.raw_mean,
+                            "model_spread": details.model_spread,
+                            "lead_days": details.lead_days,
+                        },
+                    ),
+                )
+                repo.append_event(
+                    session,
+                    "distribution",
+                    {"kind": kind, "mu": round(dist.mu, 2), "sigma": round(dist.sigma, 2)},
+                    city=city,
+                    climate_date=day,
+                )
+                made += 1
+                last[f"{kind}_mu"], last[f"{kind}_sigma"] = dist.mu, dist.sigma
+                if not (
+                    SANE_MU_F[0] <= dist.mu <= SANE_MU_F[1]
+                    and SANE_SIGMA_F[0] <= dist.sigma <= SANE_SIGMA_F[1]
+                ):
+                    insane.append(f"{key}/{kind}")
+    metadata: dict[str, float | int | str] = {"model_version": version, "distributions": made}
+    if len(context.partition_keys) == 1:
+        metadata.update(last)
+    return MaterializeResult(
+        metadata=metadata,
+        check_results=[
+            AssetCheckResult(
+                check_name="distribution_is_sane",
+                passed=not insane,
+                metadata={"insane": ", ".join(insane[:20]) or "none"},
+            )
+        ],
+    )

@@ -1,0 +1,1 @@
+"""Kalshi markets and our probabilities for their brackets."""

@@ -1,0 +1,132 @@
+"""Bracket markets with their books, and our probability of each bracket next to the market's."""
+
+# No `from __future__ import annotations`: Dagster reads these annotations at definition time.
+
+import math
+
+import pandas as pd
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    MaterializeResult,
+    asset,
+)
+
+from weather_trader.core.brackets import Bracket, event_probabilities
+from weather_trader.core.cities import KINDS
+from weather_trader.core.climate_day import pipeline_as_of
+from weather_trader.core.distribution import NormalTemperature
+from weather_trader.defs.common import KINDS_TAG, PARTITIONED, city_days
+from weather_trader.defs.resources import ClockResource, DatabaseResource, MarketDataResource
+from weather_trader.store import repo
+
+SUM_TOLERANCE = 1e-9
+
+
+@asset(
+    **PARTITIONED,
+    group_name="markets",
+    kinds=KINDS_TAG,
+    pool="kalshi_api",
+    description=(
+        "The city-day's Kalshi high and low events: each bracket market's strikes, status, fee "
+        "parameters and an order-book snapshot as of the pipeline instant."
+    ),
+)
+def kalshi_markets(
+    context: AssetExecutionContext,
+    database: DatabaseResource,
+    market_data: MarketDataResource,
+    clock: ClockResource,
+) -> MaterializeResult:
+    """Snapshot every market of the partition's events with its book."""
+    feed, now = market_data.client(), clock.now()
+    markets = events = 0
+    spreads: list[float] = []
+    for city, day, _ in city_days(context):
+        as_of = pipeline_as_of(city, day, now)
+        snapshots = [s for kind in KINDS for s in feed.event_markets(city, day, kind, as_of)]
+        with database.session() as session:
+            repo.replace_markets(session, city, day, snapshots)
+        markets += len(snapshots)
+        events += len({s.event_ticker for s in snapshots})
+        spreads += [float(s.yes_ask - s.yes_bid) for s in snapshots]
+    return MaterializeResult(
+        metadata={
+            "events": events,
+            "markets": markets,
+            "mean_spread": round(sum(spreads) / len(spreads), 4) if spreads else 0.0,
+        }
+    )
+
+
+@asset(
+    **PARTITIONED,
+    deps=["temperature_distribution", "kalshi_markets"],
+    group_name="markets",
+    kinds=KINDS_TAG,
+    description=(
+        "P(YES) of every bracket from our distribution under integer settlement "
+        "(P(T=k) = P(k-0.5 <= X < k+0.5)), next to the market's mid."
+    ),
+    check_specs=[
+        AssetCheckSpec(
+            "event_probabilities_sum_to_one",
+            asset="bracket_probabilities",
+            blocking=True,
+            description="Each event's bracket probabilities sum to 1 before any renormalisation.",
+        )
+    ],
+)
+def bracket_probabilities(
+    context: AssetExecutionContext, database: DatabaseResource
+) -> MaterializeResult:
+    """Price every bracket of every event with the partition's distribution."""
+    bad_sums: list[str] = []
+    rows_written = 0
+    gaps: list[float] = []
+    for city, day, key in city_days(context):
+        with database.session() as session:
+            frames = []
+            for kind in KINDS:
+                dist = repo.distribution_for(session, city, day, kind)
+                snapshots = repo.market_snapshots(session, city, day, kind)
+                if dist is None or not snapshots:
+                    continue
+                brackets = [Bracket(s.strike_type, s.floor_strike, s.cap_strike) for s in snapshots]
+                probs = event_probabilities(brackets, NormalTemperature(dist.mu, dist.sigma))
+                if abs(math.fsum(probs) - 1.0) > SUM_TOLERANCE:
+                    bad_sums.append(f"{key}/{kind}")
+                mids = [float(s.yes_bid + s.yes_ask) / 2 for s in snapshots]
+                gaps += [abs(p - m) for p, m in zip(probs, mids, strict=True)]
+                frames.append(
+                    pd.DataFrame(
+                        {
+                            "kind": kind,
+                            "ticker": [s.ticker for s in snapshots],
+                            "as_of": dist.as_of,
+                            "p_model": probs,
+                            "p_market": mids,
+                            "yes_bid": [s.yes_bid for s in snapshots],
+                            "yes_ask": [s.yes_ask for s in snapshots],
+                        }
+                    )
+                )
+            if frames:
+                rows_written += repo.replace_bracket_probabilities(
+                    session, city, day, pd.concat(frames, ignore_index=True)
+                )
+    return MaterializeResult(
+        metadata={
+            "brackets": rows_written,
+            "mean_abs_model_minus_market": round(sum(gaps) / len(gaps), 4) if gaps else 0.0,
+        },
+        check_results=[
+            AssetCheckResult(
+                check_name="event_probabilities_sum_to_one",
+                passed=not bad_sums,
+                metadata={"failing_events": ", ".join(bad_sums[:20]) or "none"},
+            )
+        ],
+    )

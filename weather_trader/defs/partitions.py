@@ -1,0 +1,40 @@
+"""The one partitions definition: city x climate day.
+
+Keys look like ``NYC|2026-11-27`` (``city`` sorts before ``date``, so Dagster orders the
+dimensions alphabetically). ``end_offset=2`` keeps tomorrow's and the day after's markets,
+which Kalshi lists about a day and a half ahead, inside the partition set.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from dagster import (
+    DailyPartitionsDefinition,
+    MultiPartitionKey,
+    MultiPartitionsDefinition,
+    StaticPartitionsDefinition,
+)
+
+from weather_trader.core.cities import CITIES
+
+FIRST_CLIMATE_DAY = "2025-01-01"
+
+city_partitions = StaticPartitionsDefinition(sorted(CITIES))
+date_partitions = DailyPartitionsDefinition(start_date=FIRST_CLIMATE_DAY, end_offset=2)
+city_day_partitions = MultiPartitionsDefinition({"city": city_partitions, "date": date_partitions})
+
+
+def city_day_key(city: str, day: date) -> MultiPartitionKey:
+    """The partition key of ``city``'s climate day ``day``."""
+    return MultiPartitionKey({"city": city, "date": day.isoformat()})
+
+
+def split_key(key: str | MultiPartitionKey) -> tuple[str, date]:
+    """``(city, climate_day)`` of a partition key such as ``NYC|2026-11-27``."""
+    dims = key.keys_by_dimension if isinstance(key, MultiPartitionKey) else None
+    if dims is None:
+        city, day = str(key).split("|")
+    else:
+        city, day = dims["city"], dims["date"]
+    return city, date.fromisoformat(day)

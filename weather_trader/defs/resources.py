@@ -1,0 +1,176 @@
+"""Dagster resources: the only place where the mode (sim, paper, demo, live) matters.
+
+Assets receive the same interfaces in every mode; only the implementations behind these
+resources change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+
+from dagster import ConfigurableResource
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from weather_trader.core.ports import Broker, MarketData, WeatherSource
+from weather_trader.core.trading import RiskLimits
+from weather_trader.settings import Settings
+from weather_trader.sim.broker import PaperBroker
+from weather_trader.sim.world import build_sim
+from weather_trader.store.db import make_engine, migrate, session_scope
+
+
+class ModeUnavailableError(RuntimeError):
+    """The configured mode needs a component that is not built yet."""
+
+
+def _require_sim(mode: str, what: str) -> None:
+    if mode != "sim":
+        raise ModeUnavailableError(
+            f"WEATHER_TRADER_MODE={mode!r} needs the real {what}, which this build does not "
+            "have yet; use WEATHER_TRADER_MODE=sim"
+        )
+
+
+@cache
+def _engine(url: str) -> Engine:
+    engine = make_engine(url)
+    migrate(engine)
+    return engine
+
+
+class DatabaseResource(ConfigurableResource):
+    """The domain database (SQLAlchemy URL); migrated to the latest schema on first use."""
+
+    url: str
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session whose transaction commits on success and rolls back on error."""
+        with session_scope(_engine(self.url)) as session:
+            yield session
+
+
+class WeatherSourceResource(ConfigurableResource):
+    """Forecasts, observations and climate reports."""
+
+    mode: str = "sim"
+    sim_seed: int = 7
+
+    def client(self) -> WeatherSource:
+        """The weather source for the configured mode."""
+        _require_sim(self.mode, "weather sources (NWS, Open-Meteo, IEM)")
+        return build_sim(self.sim_seed)[0]
+
+
+class MarketDataResource(ConfigurableResource):
+    """Bracket markets and their order books."""
+
+    mode: str = "sim"
+    sim_seed: int = 7
+
+    def client(self) -> MarketData:
+        """The market data feed for the configured mode."""
+        _require_sim(self.mode, "Kalshi market data client")
+        return build_sim(self.sim_seed)[1]
+
+
+@cache
+def _paper_broker() -> PaperBroker:
+    return PaperBroker()
+
+
+class BrokerResource(ConfigurableResource):
+    """Where orders go: the paper broker on the simulated market in sim mode."""
+
+    mode: str = "sim"
+
+    def client(self) -> Broker:
+        """The broker for the configured mode."""
+        _require_sim(self.mode, "Kalshi broker")
+        return _paper_broker()
+
+
+class TradingConfigResource(ConfigurableResource):
+    """Bankroll, risk limits and the staleness rule for trading."""
+
+    bankroll: str = "1000"
+    kelly_fraction: str = "0.25"
+    min_edge: str = "0.03"
+    max_order_cost: str = "25"
+    max_event_exposure: str = "50"
+    max_total_exposure: str = "400"
+    daily_loss_limit: str = "100"
+    kill_switch: bool = False
+    max_forecast_age_hours: float = 18.0
+
+    def limits(self) -> RiskLimits:
+        """The risk limits as the trading rule takes them."""
+        return RiskLimits(
+            kelly_fraction=Decimal(self.kelly_fraction),
+            min_edge=Decimal(self.min_edge),
+            max_order_cost=Decimal(self.max_order_cost),
+            max_event_exposure=Decimal(self.max_event_exposure),
+            max_total_exposure=Decimal(self.max_total_exposure),
+            daily_loss_limit=Decimal(self.daily_loss_limit),
+            kill_switch=self.kill_switch,
+        )
+
+
+class ClockResource(ConfigurableResource):
+    """Wall-clock time; tests pin it with ``fixed_now`` (ISO-8601 with offset)."""
+
+    fixed_now: str | None = None
+
+    def now(self) -> datetime:
+        """The current instant, UTC-aware."""
+        if self.fixed_now:
+            return datetime.fromisoformat(self.fixed_now).astimezone(UTC)
+        return datetime.now(UTC)
+
+
+class ModelStoreResource(ConfigurableResource):
+    """Folder holding trained model artifacts, one file per model version."""
+
+    path: str
+
+    def save(self, name: str, version: str, text: str) -> Path:
+        """Write an artifact atomically (a crash never leaves half a file) and return its path."""
+        target = Path(self.path) / name / f"{version}.json"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_suffix(".partial")
+        partial.write_text(text)
+        partial.replace(target)
+        return target
+
+    def load(self, name: str, version: str) -> str:
+        """Read an artifact written by :meth:`save`."""
+        return (Path(self.path) / name / f"{version}.json").read_text()
+
+
+def build_resources(settings: Settings) -> dict[str, ConfigurableResource]:
+    """All resources for ``settings``' mode, keyed by the names the assets ask for."""
+    return {
+        "database": DatabaseResource(url=settings.resolved_database_url),
+        "weather": WeatherSourceResource(mode=settings.mode, sim_seed=settings.sim_seed),
+        "market_data": MarketDataResource(mode=settings.mode, sim_seed=settings.sim_seed),
+        "broker": BrokerResource(mode=settings.mode),
+        "trading": TradingConfigResource(
+            bankroll=str(settings.bankroll),
+            kelly_fraction=str(settings.kelly_fraction),
+            min_edge=str(settings.min_edge),
+            max_order_cost=str(settings.max_order_cost),
+            max_event_exposure=str(settings.max_event_exposure),
+            max_total_exposure=str(settings.max_total_exposure),
+            daily_loss_limit=str(settings.daily_loss_limit),
+            kill_switch=settings.kill_switch,
+            max_forecast_age_hours=settings.max_forecast_age_hours,
+        ),
+        "clock": ClockResource(),
+        "model_store": ModelStoreResource(path=str(settings.model_store)),
+    }

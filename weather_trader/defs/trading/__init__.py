@@ -1,0 +1,1 @@
+"""Trade decisions, orders, settlements and scores."""

@@ -1,0 +1,323 @@
+"""Decide, execute, settle and score: the trading half of the graph."""
+
+# No `from __future__ import annotations`: Dagster reads these annotations at definition time.
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pandas as pd
+from dagster import (
+    AssetExecutionContext,
+    MaterializeResult,
+    asset,
+)
+
+from weather_trader.core.brackets import Bracket
+from weather_trader.core.cities import KINDS
+from weather_trader.core.climate_day import pipeline_as_of
+from weather_trader.core.trading import (
+    Decision,
+    RiskState,
+    apply_decisions,
+    decide_event,
+    order_from_decision,
+    quote_from_snapshot,
+)
+from weather_trader.defs.common import KINDS_TAG, PARTITIONED, city_days
+from weather_trader.defs.resources import (
+    BrokerResource,
+    ClockResource,
+    DatabaseResource,
+    TradingConfigResource,
+)
+from weather_trader.reporting import event_scores
+from weather_trader.store import repo
+
+# A book older than this at decision time is not traded on.
+MAX_BOOK_AGE = timedelta(minutes=15)
+DECISION_FIELDS = (
+    "ticker",
+    "event_ticker",
+    "side",
+    "p_model",
+    "price",
+    "ev_per_contract",
+    "edge",
+    "count",
+    "cost",
+    "fee",
+    "reason",
+)
+
+
+@asset(
+    **PARTITIONED,
+    deps=["bracket_probabilities", "forecast_snapshots"],
+    group_name="trading",
+    kinds=KINDS_TAG,
+    description=(
+        "Every candidate trade (each bracket, YES and NO) with EV after fees, fractional-Kelly "
+        "size, risk verdict and the reason it was taken or skipped."
+    ),
+)
+def trade_decisions(
+    context: AssetExecutionContext,
+    database: DatabaseResource,
+    trading: TradingConfigResource,
+    clock: ClockResource,
+) -> MaterializeResult:
+    """Decide each partition's trades against current positions and the risk limits."""
+    limits, bankroll, now = trading.limits(), Decimal(trading.bankroll), clock.now()
+    max_forecast_age = timedelta(hours=trading.max_forecast_age_hours)
+    taken = candidates = stale_partitions = 0
+    reasons: dict[str, int] = {}
+    for city, day, _ in city_days(context):
+        as_of = pipeline_as_of(city, day, now)
+        with database.session() as session:
+            risk = repo.risk_snapshot(session, bankroll, as_of.date())
+            state = RiskState(
+                bankroll=bankroll,
+                total_exposure=risk.open_exposure,
+                event_exposure=risk.exposure_by_event,
+                realised_pnl_today=risk.realized_pnl_today,
+                held=risk.held,
+            )
+            forecasts = repo.forecasts_as_of(session, city, day, as_of)
+            frames = []
+            for kind in KINDS:
+                probs = repo.bracket_probabilities_for(session, city, day, kind)
+                snapshots = {s.ticker: s for s in repo.market_snapshots(session, city, day, kind)}
+                if probs.empty:
+                    continue
+                quotes = [quote_from_snapshot(snapshots[t]) for t in probs["ticker"]]
+                issued = forecasts.loc[forecasts["kind"] == kind, "issued_at"]
+                stale = (
+                    issued.empty
+                    or as_of - issued.max().to_pydatetime() > max_forecast_age
+                    or any(as_of - s.captured_at > MAX_BOOK_AGE for s in snapshots.values())
+                )
+                decisions = decide_event(
+                    quotes, probs["p_model"].tolist(), state, limits, stale_inputs=stale
+                )
+                state = apply_decisions(state, decisions)
+                stale_partitions += stale
+                frames.append(_decision_rows(decisions, kind, as_of))
+                for d in decisions:
+                    reasons[d.reason] = reasons.get(d.reason, 0) + 1
+                    if d.taken:
+                        repo.append_event(
+                            session,
+                            "decision",
+                            {
+                                "ticker": d.ticker,
+                                "side": d.side,
+                                "count": d.count,
+                                "price": d.price,
+                                "ev_per_contract": d.ev_per_contract,
+                            },
+                            city=city,
+                            climate_date=day,
+                        )
+            if frames:
+                rows = pd.concat(frames, ignore_index=True)
+                repo.replace_decisions(session, city, day, rows)
+                candidates += len(rows)
+                taken += int(rows["taken"].sum())
+    return MaterializeResult(
+        metadata={
+            "candidates": candidates,
+            "taken": taken,
+            "stale_events": stale_partitions,
+            **{f"reason_{k}": v for k, v in sorted(reasons.items())},
+        }
+    )
+
+
+def _decision_rows(decisions: list[Decision], kind: str, as_of: object) -> pd.DataFrame:
+    rows = pd.DataFrame([{f: getattr(d, f) for f in DECISION_FIELDS} for d in decisions])
+    rows["kind"], rows["as_of"] = kind, as_of
+    rows["taken"] = rows["reason"] == "taken"
+    return rows
+
+
+@asset(
+    **PARTITIONED,
+    deps=["trade_decisions"],
+    group_name="trading",
+    kinds=KINDS_TAG,
+    pool="kalshi_api",
+    description=(
+        "Orders sent for the taken decisions, with their fills and the positions they build. "
+        "Idempotent: each order has a deterministic client order id and is never sent twice."
+    ),
+)
+def orders(
+    context: AssetExecutionContext,
+    database: DatabaseResource,
+    broker: BrokerResource,
+) -> MaterializeResult:
+    """Send every taken decision that has no order yet; record results, fills and positions."""
+    client = broker.client()
+    sent = already = filled = 0
+    fees = Decimal("0")
+    for city, day, key in city_days(context):
+        with database.session() as session:
+            decisions = repo.decisions_for(session, city, day)
+            books = {
+                s.ticker: s
+                for kind in KINDS
+                for s in repo.market_snapshots(session, city, day, kind)
+            }
+        for row in decisions[decisions["taken"]].itertuples(index=False):
+            decision = Decision(**{f: getattr(row, f) for f in DECISION_FIELDS})
+            as_of = row.as_of.to_pydatetime()
+            order = order_from_decision(decision, key, as_of)
+            with database.session() as session:
+                if repo.order_exists(session, order.client_order_id):
+                    already += 1
+                    continue
+                # Recorded before it is sent: after a crash the id shows the order may be live.
+                repo.record_order(
+                    session,
+                    order,
+                    city=city,
+                    climate_date=day,
+                    kind=row.kind,
+                    outcome_side=decision.side,
+                    created_at=as_of,
+                )
+            result = client.place(order, books[decision.ticker], at=as_of)
+            with database.session() as session:
+                repo.record_order(
+                    session,
+                    order,
+                    city=city,
+                    climate_date=day,
+                    kind=row.kind,
+                    outcome_side=decision.side,
+                    created_at=as_of,
+                    result=result,
+                )
+                repo.record_fills(session, result.fills)
+                repo.append_event(
+                    session,
+                    "order",
+                    {
+                        "client_order_id": order.client_order_id,
+                        "ticker": order.ticker,
+                        "side": decision.side,
+                        "status": result.status,
+                        "filled": result.filled_count,
+                    },
+                    city=city,
+                    climate_date=day,
+                )
+            sent += 1
+            filled += result.filled_count
+            fees += sum((f.fee for f in result.fills), Decimal("0"))
+    return MaterializeResult(
+        metadata={
+            "orders_sent": sent,
+            "already_sent": already,
+            "contracts_filled": filled,
+            "fees_paid": float(fees),
+        }
+    )
+
+
+@asset(
+    **PARTITIONED,
+    deps=["orders", "climate_reports"],
+    group_name="trading",
+    kinds=KINDS_TAG,
+    description="Each position settled from the final climate report, with its P&L.",
+)
+def settlements(context: AssetExecutionContext, database: DatabaseResource) -> MaterializeResult:
+    """Settle the partition's positions once its final report exists."""
+    settled = waiting = 0
+    pnl = Decimal("0")
+    for city, day, _ in city_days(context):
+        with database.session() as session:
+            final = repo.final_report(session, city, day)
+            if final is None:
+                waiting += 1
+                continue
+            brackets = {}
+            for kind in KINDS:
+                value = final.value(kind)
+                for s in repo.market_snapshots(session, city, day, kind):
+                    bracket = brackets[s.ticker] = Bracket(
+                        s.strike_type, s.floor_strike, s.cap_strike
+                    )
+                    if value is not None:
+                        result = "yes" if bracket.settles_yes(value) else "no"
+                        repo.set_market_result(
+                            session, s.ticker, result=result, settled_value=value
+                        )
+            rows = []
+            for p in repo.positions_for(session, city=city, day=day):
+                value = final.value(p.kind)
+                if value is None or p.count == 0:
+                    continue
+                settled_yes = brackets[p.ticker].settles_yes(value)
+                payout = (
+                    Decimal(p.count) if (p.outcome_side == "yes") == settled_yes else Decimal(0)
+                )
+                rows.append(
+                    {
+                        "kind": p.kind,
+                        "ticker": p.ticker,
+                        "outcome_side": p.outcome_side,
+                        "settled_value": value,
+                        "settled_yes": settled_yes,
+                        "count": p.count,
+                        "cost": p.cost,
+                        "fees": p.fees,
+                        "payout": payout,
+                        "pnl": payout - p.cost - p.fees,
+                        "settled_at": final.issued_at,
+                    }
+                )
+            if rows:
+                repo.replace_settlements(session, city, day, pd.DataFrame(rows))
+                day_pnl = sum((r["pnl"] for r in rows), Decimal("0"))
+                repo.append_event(
+                    session,
+                    "settlement",
+                    {"positions": len(rows), "pnl": day_pnl},
+                    city=city,
+                    climate_date=day,
+                )
+                settled += len(rows)
+                pnl += day_pnl
+    return MaterializeResult(
+        metadata={"positions_settled": settled, "awaiting_final_report": waiting, "pnl": float(pnl)}
+    )
+
+
+@asset(
+    **PARTITIONED,
+    deps=["settlements", "bracket_probabilities"],
+    group_name="trading",
+    kinds=KINDS_TAG,
+    description=(
+        "Multi-category Brier score of our bracket probabilities next to the market's "
+        "(normalised mids) on every settled event."
+    ),
+)
+def forecast_scores(
+    context: AssetExecutionContext, database: DatabaseResource
+) -> MaterializeResult:
+    """Score each settled event of the range; lower Brier is better."""
+    scores = []
+    with database.session() as session:
+        for city, day, _ in city_days(context):
+            scores += event_scores(session, city, day)
+    n = len(scores)
+    return MaterializeResult(
+        metadata={
+            "events_scored": n,
+            "brier_model": round(sum(s.brier_model for s in scores) / n, 4) if n else 0.0,
+            "brier_market": round(sum(s.brier_market for s in scores) / n, 4) if n else 0.0,
+        }
+    )

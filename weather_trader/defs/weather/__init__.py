@@ -1,0 +1,1 @@
+"""Weather observations, forecasts and climate reports."""

@@ -1,0 +1,172 @@
+"""Forecast snapshots, intraday observations and climate reports: the weather inputs."""
+
+# No `from __future__ import annotations`: Dagster reads these annotations at definition time.
+
+from datetime import timedelta
+
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    FreshnessPolicy,
+    MaterializeResult,
+    asset,
+)
+
+from weather_trader.core.cities import KINDS
+from weather_trader.core.climate_day import climate_day_window, pipeline_as_of
+from weather_trader.defs.common import KINDS_TAG, PARTITIONED, city_days
+from weather_trader.defs.resources import (
+    ClockResource,
+    DatabaseResource,
+    TradingConfigResource,
+    WeatherSourceResource,
+)
+from weather_trader.store import repo
+
+
+@asset(
+    **PARTITIONED,
+    group_name="weather",
+    kinds=KINDS_TAG,
+    pool="weather_api",
+    freshness_policy=FreshnessPolicy.time_window(fail_window=timedelta(hours=12)),
+    description=(
+        "Point-in-time forecast archive: every pull of every source/model/member for the "
+        "city's climate day, appended with issue and retrieval time; history is never overwritten."
+    ),
+    check_specs=[
+        AssetCheckSpec(
+            "forecasts_fresh",
+            asset="forecast_snapshots",
+            blocking=True,
+            description="Each city-day has high and low forecasts recent enough to trade on.",
+        )
+    ],
+)
+def forecast_snapshots(
+    context: AssetExecutionContext,
+    database: DatabaseResource,
+    weather: WeatherSourceResource,
+    clock: ClockResource,
+    trading: TradingConfigResource,
+) -> MaterializeResult:
+    """Pull the latest forecasts for each partition as of its pipeline instant and archive them."""
+    source, now = weather.client(), clock.now()
+    max_age = timedelta(hours=trading.max_forecast_age_hours)
+    new_rows = total = 0
+    stale: list[str] = []
+    for city, day, key in city_days(context):
+        as_of = pipeline_as_of(city, day, now)
+        points = source.forecasts(city, day, as_of)
+        with database.session() as session:
+            new_rows += repo.append_forecasts(session, points)
+        total += len(points)
+        for kind in KINDS:
+            issued = [p.issued_at for p in points if p.kind == kind]
+            if not issued or as_of - max(issued) > max_age:
+                stale.append(f"{key}/{kind}")
+    return MaterializeResult(
+        metadata={
+            "partitions": len(context.partition_keys),
+            "points_pulled": total,
+            "points_new": new_rows,
+            "models": len({p.model for p in points}) if total else 0,
+        },
+        check_results=[
+            AssetCheckResult(
+                check_name="forecasts_fresh",
+                passed=not stale,
+                severity=AssetCheckSeverity.ERROR,
+                metadata={"stale": ", ".join(stale[:20]) or "none", "stale_count": len(stale)},
+            )
+        ],
+    )
+
+
+@asset(
+    **PARTITIONED,
+    group_name="weather",
+    kinds=KINDS_TAG,
+    pool="weather_api",
+    description="Station observations inside the climate-day window, with the running max/min.",
+)
+def intraday_observations(
+    context: AssetExecutionContext,
+    database: DatabaseResource,
+    weather: WeatherSourceResource,
+    clock: ClockResource,
+) -> MaterializeResult:
+    """Store each day's observations known so far (the whole window once the day is over)."""
+    source, now = weather.client(), clock.now()
+    stored = 0
+    running: dict[str, float] = {}
+    for city, day, key in city_days(context):
+        start, end = climate_day_window(city, day)
+        if now <= start:
+            continue
+        obs = source.observations(city, start, min(end, now))
+        with database.session() as session:
+            stored += repo.replace_observations(session, city, day, obs)
+        if obs:
+            running[f"{key} max"] = max(o.temp_f for o in obs)
+            running[f"{key} min"] = min(o.temp_f for o in obs)
+    metadata: dict[str, float | int] = {"observations": stored}
+    if len(context.partition_keys) == 1:
+        metadata.update(running)
+    return MaterializeResult(metadata=metadata)
+
+
+@asset(
+    **PARTITIONED,
+    group_name="weather",
+    kinds=KINDS_TAG,
+    pool="weather_api",
+    description=(
+        "Daily Climate Reports (preliminary and final) for the climate day: the truth label. "
+        "A correction replaces the report it corrects."
+    ),
+    check_specs=[
+        AssetCheckSpec(
+            "report_matches_observations",
+            asset="climate_reports",
+            description="The final report's max/min is within 3 F of the observed running max/min.",
+        )
+    ],
+)
+def climate_reports(
+    context: AssetExecutionContext,
+    database: DatabaseResource,
+    weather: WeatherSourceResource,
+    clock: ClockResource,
+) -> MaterializeResult:
+    """Store every report issued so far; check finals against the observations."""
+    source, now = weather.client(), clock.now()
+    finals = changed = 0
+    disagreements: list[str] = []
+    for city, day, key in city_days(context):
+        reports = source.climate_reports(city, day, now)
+        with database.session() as session:
+            changed += repo.upsert_climate_reports(session, reports)
+            final = repo.final_report(session, city, day)
+            obs = repo.observations_for(session, city, day)
+        if final is None:
+            continue
+        finals += 1
+        if obs and final.max_f is not None and final.min_f is not None:
+            seen_max = max(o.temp_f for o in obs)
+            seen_min = min(o.temp_f for o in obs)
+            if abs(final.max_f - seen_max) > 3 or abs(final.min_f - seen_min) > 3:
+                disagreements.append(key)
+    return MaterializeResult(
+        metadata={"reports_changed": changed, "final_reports": finals},
+        check_results=[
+            AssetCheckResult(
+                check_name="report_matches_observations",
+                passed=not disagreements,
+                severity=AssetCheckSeverity.WARN,
+                metadata={"disagreements": ", ".join(disagreements[:20]) or "none"},
+            )
+        ],
+    )

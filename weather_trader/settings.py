@@ -1,0 +1,98 @@
+"""Every setting of weather-trader, read from the environment and validated in one place.
+
+A wrong value fails loudly at start-up with the variable's name, never falls back silently.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from decimal import Decimal
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+Mode = Literal["sim", "paper", "demo", "live"]
+
+# Environment variable -> Settings field. The README's configuration table mirrors this.
+ENV_VARS: dict[str, str] = {
+    "WEATHER_TRADER_MODE": "mode",
+    "WEATHER_TRADER_HOME": "home",
+    "DATABASE_URL": "database_url",
+    "WEATHER_TRADER_DAGSTER_POSTGRES_URL": "dagster_postgres_url",
+    "WEATHER_TRADER_SIM_SEED": "sim_seed",
+    "WEATHER_TRADER_BANKROLL": "bankroll",
+    "WEATHER_TRADER_KELLY_FRACTION": "kelly_fraction",
+    "WEATHER_TRADER_MIN_EDGE": "min_edge",
+    "WEATHER_TRADER_MAX_ORDER_COST": "max_order_cost",
+    "WEATHER_TRADER_MAX_EVENT_EXPOSURE": "max_event_exposure",
+    "WEATHER_TRADER_MAX_TOTAL_EXPOSURE": "max_total_exposure",
+    "WEATHER_TRADER_DAILY_LOSS_LIMIT": "daily_loss_limit",
+    "WEATHER_TRADER_KILL_SWITCH": "kill_switch",
+    "WEATHER_TRADER_MAX_FORECAST_AGE_HOURS": "max_forecast_age_hours",
+}
+
+
+class SettingsError(ValueError):
+    """A setting is missing or invalid; the message names the environment variable."""
+
+
+class Settings(BaseModel):
+    """Validated configuration. Build it with :meth:`from_env`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    mode: Mode = "sim"
+    home: Path = Path(".weather_trader")
+    database_url: str | None = None
+    dagster_postgres_url: str | None = None
+    sim_seed: int = 7
+    bankroll: Decimal = Field(default=Decimal("1000"), gt=0)
+    kelly_fraction: Decimal = Field(default=Decimal("0.25"), gt=0, le=1)
+    min_edge: Decimal = Field(default=Decimal("0.03"), ge=0)
+    max_order_cost: Decimal = Field(default=Decimal("25"), gt=0)
+    max_event_exposure: Decimal = Field(default=Decimal("50"), gt=0)
+    max_total_exposure: Decimal = Field(default=Decimal("400"), gt=0)
+    daily_loss_limit: Decimal = Field(default=Decimal("100"), gt=0)
+    kill_switch: bool = False
+    max_forecast_age_hours: float = Field(default=18.0, gt=0)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read settings from ``environ`` (default ``os.environ``); unset variables keep defaults.
+
+        Raises:
+            SettingsError: Naming each variable whose value is invalid.
+        """
+        env = os.environ if environ is None else environ
+        values = {field: env[var] for var, field in ENV_VARS.items() if env.get(var, "") != ""}
+        try:
+            return cls(**values)
+        except ValidationError as exc:
+            field_to_var = {field: var for var, field in ENV_VARS.items()}
+            problems = "; ".join(
+                f"{field_to_var.get(str(err['loc'][0]), err['loc'][0])}: {err['msg']}"
+                for err in exc.errors()
+            )
+            raise SettingsError(f"invalid settings: {problems}") from None
+
+    @property
+    def resolved_home(self) -> Path:
+        """The home folder as an absolute path."""
+        return self.home.expanduser().resolve()
+
+    @property
+    def dagster_home(self) -> Path:
+        """Dagster's instance folder inside the home."""
+        return self.resolved_home / "dagster"
+
+    @property
+    def model_store(self) -> Path:
+        """Where trained model artifacts are kept."""
+        return self.resolved_home / "models"
+
+    @property
+    def resolved_database_url(self) -> str:
+        """``DATABASE_URL`` or the SQLite file in the home folder."""
+        return self.database_url or f"sqlite:///{self.resolved_home / 'weather_trader.db'}"

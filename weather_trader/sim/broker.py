@@ -1,0 +1,163 @@
+"""A paper broker: fills orders as a taker against the order-book snapshot it is handed.
+
+Buying YES (side ``bid`` at limit p) lifts the NO-bid ladder at YES price ``1 - no_bid`` while
+that is <= p; buying NO (side ``ask`` at YES price p) hits the YES-bid ladder while
+``yes_bid >= p``. Each level filled is one :class:`Fill` whose taker fee is computed on that
+fill's whole count (``core.fees``: rounded up per fill, never per contract).
+
+Liquidity taken from a snapshot is remembered, so two orders against the same snapshot cannot
+both take the same contracts. Resting (maker) fills are not simulated in v1: a GTC remainder
+just reports ``resting``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from weather_trader.core.fees import SeriesFees
+from weather_trader.core.records import Fill, MarketSnapshot, OrderRequest, OrderResult
+
+TICK = Decimal("0.01")
+
+
+class PaperBroker:
+    """:class:`~weather_trader.core.ports.Broker` that never leaves the process.
+
+    Idempotent by ``client_order_id`` for the broker's lifetime: a duplicate gets the first
+    result back and never fills twice.
+
+    Args:
+        fees: Fee parameters; by default the book's ``fee_multiplier`` with the standard taker
+            fee (weather series charge no maker fee).
+    """
+
+    def __init__(self, fees: SeriesFees | None = None) -> None:
+        self.fees = fees
+        self._results: dict[str, OrderResult] = {}
+        self._taken: dict[tuple[str, datetime, str, Decimal], int] = {}
+        self._positions: dict[str, int] = {}
+
+    def position(self, ticker: str) -> int:
+        """Net YES contracts held in ``ticker`` (negative = NO contracts)."""
+        return self._positions.get(ticker, 0)
+
+    def place(self, order: OrderRequest, book: MarketSnapshot, at: datetime) -> OrderResult:
+        """Fill ``order`` against ``book`` at time ``at``.
+
+        Returns:
+            ``filled``; ``partially_filled`` (IOC remainder canceled); ``resting`` (GTC
+            remainder, possibly after partial fills); ``canceled`` (FOK not fully fillable,
+            or IOC with nothing crossing); ``rejected`` with a reason.
+        """
+        if order.client_order_id in self._results:
+            return self._results[order.client_order_id]
+        reason = self._rejection(order, book, at)
+        if reason:
+            return self._remember(
+                OrderResult(
+                    client_order_id=order.client_order_id,
+                    status="rejected",
+                    filled_count=0,
+                    reason=reason,
+                )
+            )
+        plan = self._match(order, book)
+        available = sum(count for _, count in plan)
+        tif = order.time_in_force
+        if tif == "fill_or_kill" and available < order.count:
+            return self._remember(
+                OrderResult(
+                    client_order_id=order.client_order_id,
+                    status="canceled",
+                    filled_count=0,
+                    reason=f"fill_or_kill: only {available} of {order.count} available",
+                )
+            )
+        fees = self.fees or SeriesFees("quadratic", book.fee_multiplier, maker_fees=False)
+        fills = []
+        for price, count in plan:
+            # The fee is symmetric in P, but charge it on the price of the side bought.
+            fee = fees.taker(count, price if order.side == "bid" else 1 - price)
+            fills.append(
+                Fill(
+                    client_order_id=order.client_order_id,
+                    ticker=order.ticker,
+                    side=order.side,
+                    count=count,
+                    price=price,
+                    fee=fee,
+                    is_taker=True,
+                    filled_at=at,
+                )
+            )
+            ladder = "no" if order.side == "bid" else "yes"
+            key = (book.ticker, book.captured_at, ladder, price)
+            self._taken[key] = self._taken.get(key, 0) + count
+        signed = available if order.side == "bid" else -available
+        self._positions[order.ticker] = self.position(order.ticker) + signed
+        if available == order.count:
+            status, reason = "filled", ""
+        elif tif == "good_till_canceled":
+            status, reason = "resting", f"{order.count - available} resting (not simulated)"
+        elif available:
+            status, reason = "partially_filled", "remainder canceled (immediate_or_cancel)"
+        else:
+            status, reason = "canceled", "nothing crossed (immediate_or_cancel)"
+        return self._remember(
+            OrderResult(
+                client_order_id=order.client_order_id,
+                status=status,  # type: ignore[arg-type]
+                filled_count=available,
+                fills=tuple(fills),
+                reason=reason,
+            )
+        )
+
+    def _remember(self, result: OrderResult) -> OrderResult:
+        self._results[result.client_order_id] = result
+        return result
+
+    def _rejection(self, order: OrderRequest, book: MarketSnapshot, at: datetime) -> str:
+        if order.ticker != book.ticker:
+            return f"book is for {book.ticker}, order for {order.ticker}"
+        if book.status != "open":
+            return f"market {book.ticker} is {book.status}"
+        if at >= book.close_time:
+            return f"market {book.ticker} closed at {book.close_time.isoformat()}"
+        if order.price % TICK != 0:
+            return f"price {order.price} is not on the 1-cent grid"
+        crosses = (
+            book.no_bids and 1 - book.no_bids[0].price <= order.price
+            if order.side == "bid"
+            else book.yes_bids and book.yes_bids[0].price >= order.price
+        )
+        if order.post_only and crosses:
+            return "post_only order would cross the book"
+        if order.reduce_only:
+            held = self.position(order.ticker)
+            reduces = held > 0 if order.side == "ask" else held < 0
+            if not reduces or order.count > abs(held):
+                return f"reduce_only order would not reduce the position ({held})"
+        return ""
+
+    def _match(self, order: OrderRequest, book: MarketSnapshot) -> list[tuple[Decimal, int]]:
+        """(YES price, count) per level taken, best first, within the order's limit."""
+        remaining = order.count
+        plan: list[tuple[Decimal, int]] = []
+        buying_yes = order.side == "bid"
+        ladder = "no" if buying_yes else "yes"
+        if buying_yes:
+            levels = [(1 - lvl.price, lvl.count) for lvl in book.no_bids]
+        else:
+            levels = [(lvl.price, lvl.count) for lvl in book.yes_bids]
+        for yes_price, size in levels:
+            crosses = yes_price <= order.price if buying_yes else yes_price >= order.price
+            if remaining == 0 or not crosses:
+                break
+            taken = self._taken.get((book.ticker, book.captured_at, ladder, yes_price), 0)
+            count = min(remaining, int(size) - taken)
+            if count > 0:
+                plan.append((yes_price, count))
+                remaining -= count
+        return plan

@@ -1,0 +1,387 @@
+"""SQLAlchemy ORM models of the domain database (not Dagster's own storage).
+
+Per-partition tables carry ``city``, ``climate_date`` and (where it applies) ``kind`` columns and an
+index on ``(city, climate_date)``. Money columns are ``NUMERIC(12, 4)`` read back as ``Decimal``;
+temperatures are floats in degrees F; datetimes are timezone-aware UTC on every backend.
+The Alembic migration in ``migrations/versions`` creates exactly this schema (a test compares them).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from weather_trader.store.types import COUNT, MONEY, UTCDateTime
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_N_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+DETERMINISTIC_MEMBER = -1
+"""``forecasts.member`` value of a deterministic run (a NULL would defeat the unique key)."""
+
+
+class Base(DeclarativeBase):
+    """Declarative base of the domain database with deterministic constraint names."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def _partition(table: str, *, kind: bool = True) -> tuple[Any, ...]:
+    """The ``(city, climate_date)`` index and the ``kind`` check shared by partition tables."""
+    args: list[Any] = [Index(f"ix_{table}_city_climate_date", "city", "climate_date")]
+    if kind:
+        args.append(CheckConstraint("kind IN ('high', 'low')", name="kind"))
+    return tuple(args)
+
+
+class Forecast(Base):
+    """One archived forecast value: append-only, never overwritten (point-in-time archive)."""
+
+    __tablename__ = "forecasts"
+    __table_args__ = (
+        *_partition("forecasts"),
+        UniqueConstraint(
+            "city", "climate_date", "kind", "source", "model", "member", "issued_at",
+            name="uq_forecasts_point",
+        ),
+    )  # fmt: skip
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    city: Mapped[str] = mapped_column(String(16))
+    climate_date: Mapped[date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(4))
+    source: Mapped[str] = mapped_column(String(32))
+    model: Mapped[str] = mapped_column(String(64))
+    member: Mapped[int] = mapped_column(Integer)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    retrieved_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    lead_days: Mapped[int] = mapped_column(Integer)
+    value_f: Mapped[float] = mapped_column(Double)
+
+
+class ObservationRow(Base):
+    """One station temperature observation inside a city's climate day."""
+
+    __tablename__ = "observations"
+    __table_args__ = (
+        *_partition("observations", kind=False),
+        UniqueConstraint("city", "observed_at", name="uq_observations_city_observed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    city: Mapped[str] = mapped_column(String(16))
+    climate_date: Mapped[date] = mapped_column(Date)
+    station: Mapped[str] = mapped_column(String(8))
+    observed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    temp_f: Mapped[float] = mapped_column(Double)
+
+
+class ClimateReportRow(Base):
+    """One Daily Climate Report (CLI) as issued; corrections are further rows."""
+
+    __tablename__ = "climate_reports"
+    __table_args__ = (
+        *_partition("climate_reports", kind=False),
+        UniqueConstraint(
+            "product", "climate_date", "issued_at", name="uq_climate_reports_product_issue"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    city: Mapped[str] = mapped_column(String(16))
+    climate_date: Mapped[date] = mapped_column(Date)
+    product: Mapped[str] = mapped_column(String(16))
+    max_f: Mapped[int | None] = mapped_column(Integer)
+    min_f: Mapped[int | None] = mapped_column(Integer)
+    final: Mapped[bool] = mapped_column(Boolean)
+    correction: Mapped[bool] = mapped_column(Boolean)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    text: Mapped[str] = mapped_column(Text)
+
+
+class Market(Base):
+    """A Kalshi binary bracket market (the latest known definition and result)."""
+
+    __tablename__ = "markets"
+    __table_args__ = (
+        *_partition("markets"),
+        Index("ix_markets_event_ticker", "event_ticker"),
+        CheckConstraint("strike_type IN ('between', 'less', 'greater')", name="strike_type"),
+    )
+
+    ticker: Mapped[str] = mapped_column(String(64), primary_key=True)
+    event_ticker: Mapped[str] = mapped_column(String(64))
+    series_ticker: Mapped[str] = mapped_column(String(32))
+    city: Mapped[str] = mapped_column(String(16))
+    climate_date: Mapped[date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(4))
+    strike_type: Mapped[str] = mapped_column(String(8))
+    floor_strike: Mapped[int | None] = mapped_column(Integer)
+    cap_strike: Mapped[int | None] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    close_time: Mapped[datetime] = mapped_column(UTCDateTime)
+    fee_multiplier: Mapped[Decimal] = mapped_column(MONEY)
+    result: Mapped[str | None] = mapped_column(String(8))
+    settled_value: Mapped[int | None] = mapped_column(Integer)
+
+
+class BookSnapshot(Base):
+    """A market's order book at one instant: best prices plus both bid ladders as JSON.
+
+    ``levels`` is ``{"yes": [[price, count], ...], "no": [[price, count], ...]}`` with decimal
+    strings, best first.
+    """
+
+    __tablename__ = "book_snapshots"
+    __table_args__ = (
+        *_partition("book_snapshots"),
+        UniqueConstraint("ticker", "captured_at", name="uq_book_snapshots_ticker_captured_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticker: Mapped[str] = mapped_column(String(64), ForeignKey("markets.ticker"))
+    city: Mapped[str] = mapped_column(String(16))
+    climate_date: Mapped[date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(4))
+    captured_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    yes_bid: Mapped[Decimal] = mapped_column(MONEY)
+    yes_ask: Mapped[Decimal] = mapped_column(MONEY)
+    yes_bid_size: Mapped[Decimal] = mapped_column(COUNT)
+    yes_ask_size: Mapped[Decimal] = mapped_column(COUNT)
+    levels: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class DistributionRow(Base):
+    """The current predictive distribution of a city-day's high or low (re-runs replace it)."""
+
+    __tablename__ = "distributions"
+    __table_args__ = (
+        *_partition("distributions"),
+        UniqueConstraint("city", "climate_date", "kind", name="uq_distributions_partition"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    city: Mapped[str] = mapped_column(String(16))
+    climate_date: Mapped[date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(4))
+    as_of: Mapped[datetime] = mapped_column(UTCDateTime)
+    method: Mapped[str] = mapped_column(String(32))
+    model_version: Mapped[str] = mapped_column(String(64))
+    mu: Mapped[float] = mapped_column(Double)
+    sigma: Mapped[float] = mapped_column(Double)
+    n_forecasts: Mapped[int] = mapped_column(Integer)
+    extra: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class BracketProbability(Base):
+    """P(YES) of one market: our model's and the market's (mid), with the book it saw."""
+
+    __tablename__ = "bracket_probabilities"
+    __table_args__ = (
+        *_partition("bracket_probabilities"),
+        UniqueConstraint("ticker", name="uq_bracket_probabilities_ticker"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    city: Mapped[str] = mapped_column(String(16))
+    climate_date: Mapped[date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(4))
+    ticker: Mapped[str] = mapped_column(String(64))
+    as_of: Mapped[datetime] = mapped_column(UTCDateTime)
+    p_model: Mapped[float] = mapped_column(Double)
+    p_market: Mapped[float | None] = mapped_column(Double)
+    yes_bid: Mapped[Decimal | None] = mapped_column(MONEY)
+    yes_ask: Mapped[Decimal | None] = mapped_column(MONEY)
+
+
+class Decision(Base):
+    """One trade candidate with its expected value, size, risk verdict and reason."""
+
+    __tablename__ = "decisions"
+    __table_args__ = (
+        *_partition("decisions"),
+        UniqueConstraint("ticker", "side", "as_of", name="uq_decisions_ticker_side_as_of"),
+        CheckConstraint("side IN ('yes', 'no')", name="side"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    city: Mapped[str] = mapped_column(String(16))
+    climate_date: Mapped[date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(4))
+    as_of: Mapped[datetime] = mapped_column(UTCDateTime)
+    event_ticker: Mapped[str] = mapped_column(String(64))
+    ticker: Mapped[str] = mapped_column(String(64))
+    side: Mapped[str] = mapped_column(String(3))
+    p_model: Mapped[float] = mapped_column(Double)
+    price: Mapped[Decimal] = mapped_column(MONEY)
+    ev_per_contract: Mapped[Decimal] = mapped_column(MONEY)
+    edge: Mapped[float] = mapped_column(Double)
+    count: Mapped[int] = mapped_column(Integer)
+    cost: Mapped[Decimal] = mapped_column(MONEY)
+    fee: Mapped[Decimal] = mapped_column(MONEY)
+    taken: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str] = mapped_column(Text)
+
+
+class Order(Base):
+    """An order we sent (or are about to send), keyed by its deterministic client order id."""
+
+    __tablename__ = "orders"
+    __table_args__ = (
+        *_partition("orders"),
+        UniqueConstraint("client_order_id", name="uq_orders_client_order_id"),
+        CheckConstraint("side IN ('bid', 'ask')", name="side"),
+        CheckConstraint("outcome_side IN ('yes', 'no')", name="outcome_side"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_order_id: Mapped[str] = mapped_column(String(64))
+    city: Mapped[str] = mapped_column(String(16))
+    climate_date: Mapped[date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(4))
+    ticker: Mapped[str] = mapped_column(String(64))
+    side: Mapped[str] = mapped_column(String(3))
+    outcome_side: Mapped[str] = mapped_column(String(3))
+    count: Mapped[int] = mapped_column(Integer)
+    price: Mapped[Decimal] = mapped_column(MONEY)
+    time_in_force: Mapped[str] = mapped_column(String(24))
+    status: Mapped[str] = mapped_column(String(20))
+    filled_count: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reason: Mapped[str] = mapped_column(Text)
+
+
+class FillRow(Base):
+    """One execution of (part of) an order."""
+
+    __tablename__ = "fills"
+    __table_args__ = (
+        UniqueConstraint(
+            "client_order_id", "filled_at", "price", "count", name="uq_fills_execution"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_order_id: Mapped[str] = mapped_column(String(64), ForeignKey("orders.client_order_id"))
+    ticker: Mapped[str] = mapped_column(String(64))
+    side: Mapped[str] = mapped_column(String(3))
+    count: Mapped[int] = mapped_column(Integer)
+    price: Mapped[Decimal] = mapped_column(MONEY)
+    fee: Mapped[Decimal] = mapped_column(MONEY)
+    is_taker: Mapped[bool] = mapped_column(Boolean)
+    filled_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Position(Base):
+    """Contracts held of one outcome (YES or NO) of one market, built from fills."""
+
+    __tablename__ = "positions"
+    __table_args__ = (
+        *_partition("positions"),
+        UniqueConstraint("ticker", "outcome_side", name="uq_positions_ticker_outcome_side"),
+        CheckConstraint("outcome_side IN ('yes', 'no')", name="outcome_side"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticker: Mapped[str] = mapped_column(String(64))
+    outcome_side: Mapped[str] = mapped_column(String(3))
+    city: Mapped[str] = mapped_column(String(16))
+    climate_date: Mapped[date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(4))
+    event_ticker: Mapped[str] = mapped_column(String(64))
+    count: Mapped[int] = mapped_column(Integer)
+    cost: Mapped[Decimal] = mapped_column(MONEY)
+    fees: Mapped[Decimal] = mapped_column(MONEY)
+    realized_pnl: Mapped[Decimal] = mapped_column(MONEY)
+    settled: Mapped[bool] = mapped_column(Boolean)
+
+
+class Settlement(Base):
+    """The settled outcome of one position: payout and P&L net of fees."""
+
+    __tablename__ = "settlements"
+    __table_args__ = (
+        *_partition("settlements"),
+        UniqueConstraint("ticker", "outcome_side", name="uq_settlements_ticker_outcome_side"),
+        CheckConstraint("outcome_side IN ('yes', 'no')", name="outcome_side"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticker: Mapped[str] = mapped_column(String(64))
+    outcome_side: Mapped[str] = mapped_column(String(3))
+    city: Mapped[str] = mapped_column(String(16))
+    climate_date: Mapped[date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(4))
+    settled_value: Mapped[int | None] = mapped_column(Integer)
+    settled_yes: Mapped[bool] = mapped_column(Boolean)
+    count: Mapped[int] = mapped_column(Integer)
+    cost: Mapped[Decimal] = mapped_column(MONEY)
+    fees: Mapped[Decimal] = mapped_column(MONEY)
+    payout: Mapped[Decimal] = mapped_column(MONEY)
+    pnl: Mapped[Decimal] = mapped_column(MONEY)
+    settled_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Setting(Base):
+    """A runtime setting (JSON value) editable from the dashboard."""
+
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Event(Base):
+    """The live-feed outbox: appended in the same transaction as the data it describes.
+
+    Ids are strictly increasing in commit order (SQLite AUTOINCREMENT never reuses ids; on
+    Postgres appends are serialised by a transaction-level advisory lock).
+    """
+
+    __tablename__ = "events"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    topic: Mapped[str] = mapped_column(String(32))
+    city: Mapped[str | None] = mapped_column(String(16))
+    climate_date: Mapped[date | None] = mapped_column(Date)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class ModelVersion(Base):
+    """A trained model version with its parameters and evaluation metrics."""
+
+    __tablename__ = "model_versions"
+    __table_args__ = (UniqueConstraint("name", "version", name="uq_model_versions_name_version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    version: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSON)

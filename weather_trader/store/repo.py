@@ -1,0 +1,84 @@
+"""The repository API of the domain database: one import point for every function.
+
+Every function takes a :class:`~sqlalchemy.orm.Session` and works inside the caller's
+transaction (use :func:`weather_trader.store.db.session_scope`); ``replace_*`` functions
+delete-then-insert one partition so re-runs never duplicate.
+"""
+
+from __future__ import annotations
+
+from weather_trader.store.repo_markets import (
+    bracket_probabilities_for,
+    distribution_for,
+    market_snapshots,
+    replace_bracket_probabilities,
+    replace_distribution,
+    replace_markets,
+    set_market_result,
+)
+from weather_trader.store.repo_meta import (
+    append_event,
+    events_after,
+    get_setting,
+    latest_model_version,
+    save_model_version,
+    set_setting,
+)
+from weather_trader.store.repo_trading import (
+    decisions_for,
+    order_exists,
+    orders_for,
+    pnl_summary,
+    positions_for,
+    record_fills,
+    record_order,
+    replace_decisions,
+    replace_settlements,
+    risk_snapshot,
+)
+from weather_trader.store.repo_weather import (
+    append_forecast_frame,
+    append_forecasts,
+    climate_reports_for,
+    final_report,
+    forecasts_as_of,
+    observations_for,
+    replace_observations,
+    training_history,
+    upsert_climate_reports,
+)
+
+__all__ = [
+    "append_event",
+    "append_forecast_frame",
+    "append_forecasts",
+    "bracket_probabilities_for",
+    "climate_reports_for",
+    "decisions_for",
+    "distribution_for",
+    "events_after",
+    "final_report",
+    "forecasts_as_of",
+    "get_setting",
+    "latest_model_version",
+    "market_snapshots",
+    "observations_for",
+    "order_exists",
+    "orders_for",
+    "pnl_summary",
+    "positions_for",
+    "record_fills",
+    "record_order",
+    "replace_bracket_probabilities",
+    "replace_decisions",
+    "replace_distribution",
+    "replace_markets",
+    "replace_observations",
+    "replace_settlements",
+    "risk_snapshot",
+    "save_model_version",
+    "set_market_result",
+    "set_setting",
+    "training_history",
+    "upsert_climate_reports",
+]

@@ -1,0 +1,267 @@
+"""Repository functions for markets, order books, distributions and bracket probabilities."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, date
+from decimal import Decimal
+
+import pandas as pd
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from weather_trader.core.cities import Kind
+from weather_trader.core.records import BookLevel, MarketSnapshot
+from weather_trader.store._util import (
+    aware,
+    check_kind,
+    frame,
+    jsonable,
+    optional_money,
+    partition_delete,
+    partition_rows,
+    typed,
+)
+from weather_trader.store.db import StoreError
+from weather_trader.store.models import BookSnapshot, BracketProbability, DistributionRow, Market
+from weather_trader.store.schemas import DistributionRecord
+
+BRACKET_INPUT_COLUMNS = ("kind", "ticker", "as_of", "p_model", "p_market", "yes_bid", "yes_ask")
+BRACKET_COLUMNS = ("city", "climate_date", *BRACKET_INPUT_COLUMNS)
+
+
+def _levels(levels: Sequence[BookLevel]) -> list[list[str]]:
+    return [[str(level.price), str(level.count)] for level in levels]
+
+
+def replace_markets(
+    session: Session, city: str, day: date, snapshots: Sequence[MarketSnapshot]
+) -> int:
+    """Upsert the markets of ``snapshots`` and append their order books.
+
+    The market definition (strikes, status, close time, fees) is updated in place; a book
+    snapshot is keyed by (ticker, captured_at), so storing the same snapshot again replaces it
+    rather than duplicating it.
+
+    Returns:
+        The number of book snapshots written.
+
+    Raises:
+        StoreError: If a snapshot belongs to another city or climate day.
+    """
+    for s in snapshots:
+        if (s.city, s.climate_date) != (city, day):
+            raise StoreError(
+                f"market {s.ticker} is for {s.city} {s.climate_date}, not {city} {day}"
+            )
+    for s in snapshots:
+        values = {
+            "event_ticker": s.event_ticker, "series_ticker": s.series_ticker, "city": s.city,
+            "climate_date": s.climate_date, "kind": s.kind, "strike_type": s.strike_type,
+            "floor_strike": s.floor_strike, "cap_strike": s.cap_strike, "title": s.title,
+            "status": s.status, "close_time": s.close_time, "fee_multiplier": s.fee_multiplier,
+        }  # fmt: skip
+        market = session.get(Market, s.ticker)
+        if market is None:
+            session.add(Market(ticker=s.ticker, **values))
+        else:
+            for k, v in values.items():
+                setattr(market, k, v)
+    session.flush()
+    books = {(s.ticker, s.captured_at.astimezone(UTC)): s for s in snapshots}
+    for (ticker, captured_at), s in books.items():
+        session.execute(
+            delete(BookSnapshot).where(
+                BookSnapshot.ticker == ticker, BookSnapshot.captured_at == captured_at
+            )
+        )
+        session.add(
+            BookSnapshot(
+                ticker=ticker,
+                city=city,
+                climate_date=day,
+                kind=s.kind,
+                captured_at=captured_at,
+                yes_bid=s.yes_bid,
+                yes_ask=s.yes_ask,
+                yes_bid_size=s.yes_bids[0].count if s.yes_bids else Decimal("0"),
+                yes_ask_size=s.no_bids[0].count if s.no_bids else Decimal("0"),
+                levels={"yes": _levels(s.yes_bids), "no": _levels(s.no_bids)},
+            )
+        )
+    session.flush()
+    return len(books)
+
+
+def _book_levels(raw: list[list[str]]) -> tuple[BookLevel, ...]:
+    return tuple(BookLevel(price=Decimal(p), count=Decimal(c)) for p, c in raw)
+
+
+def market_snapshots(session: Session, city: str, day: date, kind: Kind) -> list[MarketSnapshot]:
+    """The city-day's ``kind`` markets, each with its latest stored book.
+
+    Returns:
+        Snapshots ordered by strike (``less`` first, then ``between`` upwards, ``greater`` last).
+    """
+    check_kind(kind)
+    latest = (
+        select(BookSnapshot.ticker, func.max(BookSnapshot.captured_at).label("captured_at"))
+        .where(
+            BookSnapshot.city == city, BookSnapshot.climate_date == day, BookSnapshot.kind == kind
+        )
+        .group_by(BookSnapshot.ticker)
+        .subquery()
+    )
+    stmt = (
+        select(Market, BookSnapshot)
+        .join(BookSnapshot, BookSnapshot.ticker == Market.ticker)
+        .join(
+            latest,
+            (latest.c.ticker == BookSnapshot.ticker)
+            & (latest.c.captured_at == BookSnapshot.captured_at),
+        )
+    )
+    out = [
+        MarketSnapshot(
+            ticker=m.ticker,
+            event_ticker=m.event_ticker,
+            series_ticker=m.series_ticker,
+            city=m.city,
+            climate_date=m.climate_date,
+            kind=m.kind,
+            strike_type=m.strike_type,
+            floor_strike=m.floor_strike,
+            cap_strike=m.cap_strike,
+            title=m.title,
+            status=m.status,
+            captured_at=b.captured_at,
+            close_time=m.close_time,
+            yes_bids=_book_levels(b.levels["yes"]),
+            no_bids=_book_levels(b.levels["no"]),
+            fee_multiplier=m.fee_multiplier,
+        )
+        for m, b in session.execute(stmt).all()
+    ]
+    return sorted(out, key=_strike_order)
+
+
+def _strike_order(s: MarketSnapshot) -> tuple[float, float, str]:
+    floor = float("-inf") if s.floor_strike is None else s.floor_strike
+    cap = float("inf") if s.cap_strike is None else s.cap_strike
+    return floor, cap, s.ticker
+
+
+def set_market_result(
+    session: Session, ticker: str, *, result: str, settled_value: int | None
+) -> None:
+    """Record a market's outcome (``result`` "yes"/"no") and the settled temperature.
+
+    Raises:
+        StoreError: If the market is unknown.
+    """
+    market = session.get(Market, ticker)
+    if market is None:
+        raise StoreError(f"unknown market {ticker!r}")
+    market.result = result
+    market.settled_value = settled_value
+    session.flush()
+
+
+def replace_distribution(session: Session, dist: DistributionRecord) -> None:
+    """Store ``dist`` as the current distribution of its city-day-kind (replacing any other)."""
+    session.execute(partition_delete(DistributionRow, dist.city, dist.climate_date, dist.kind))
+    session.add(
+        DistributionRow(
+            city=dist.city,
+            climate_date=dist.climate_date,
+            kind=dist.kind,
+            as_of=dist.as_of,
+            method=dist.method,
+            model_version=dist.model_version,
+            mu=dist.mu,
+            sigma=dist.sigma,
+            n_forecasts=dist.n_forecasts,
+            extra=jsonable(dist.extra),
+        )
+    )
+    session.flush()
+
+
+def distribution_for(
+    session: Session, city: str, day: date, kind: Kind
+) -> DistributionRecord | None:
+    """The current distribution of the city-day's ``kind``, or None."""
+    row = session.scalars(
+        select(DistributionRow).where(
+            DistributionRow.city == city,
+            DistributionRow.climate_date == day,
+            DistributionRow.kind == kind,
+        )
+    ).one_or_none()
+    if row is None:
+        return None
+    return DistributionRecord(
+        city=row.city, climate_date=row.climate_date, kind=row.kind, as_of=row.as_of,
+        method=row.method, model_version=row.model_version, mu=row.mu, sigma=row.sigma,
+        n_forecasts=row.n_forecasts, extra=row.extra,
+    )  # fmt: skip
+
+
+def replace_bracket_probabilities(
+    session: Session, city: str, day: date, rows: pd.DataFrame, kind: Kind | None = None
+) -> int:
+    """Replace the city-day's bracket probabilities (only ``kind``'s when given) with ``rows``.
+
+    Args:
+        session: The session (the caller's transaction).
+        city: City code.
+        day: Climate day.
+        rows: One row per market with columns ``kind`` "high"/"low", ``ticker`` str,
+            ``as_of`` aware datetime, ``p_model`` float (our P(YES)), ``p_market`` float or
+            NaN (book mid), ``yes_bid`` and ``yes_ask`` Decimal/float dollars or NaN.
+        kind: Replace only this kind's rows (every row must be of it); None replaces both.
+
+    Returns:
+        The number of rows stored.
+
+    Raises:
+        StoreError: On missing columns or a row of the wrong kind.
+    """
+    records = partition_rows(rows, BRACKET_INPUT_COLUMNS, kind, "bracket probabilities")
+    session.execute(partition_delete(BracketProbability, city, day, kind))
+    session.add_all(
+        BracketProbability(
+            city=city,
+            climate_date=day,
+            kind=r["kind"],
+            ticker=r["ticker"],
+            as_of=aware(r["as_of"], "as_of"),
+            p_model=float(r["p_model"]),
+            p_market=None if r["p_market"] is None else float(r["p_market"]),
+            yes_bid=optional_money(r["yes_bid"], "yes_bid"),
+            yes_ask=optional_money(r["yes_ask"], "yes_ask"),
+        )
+        for r in records
+    )
+    session.flush()
+    return len(records)
+
+
+def bracket_probabilities_for(
+    session: Session, city: str, day: date, kind: Kind | None = None
+) -> pd.DataFrame:
+    """The city-day's bracket probabilities (one kind's when given).
+
+    Returns:
+        Columns ``city`` str, ``climate_date`` datetime.date, ``kind`` str, ``ticker`` str,
+        ``as_of`` datetime64[UTC], ``p_model`` float, ``p_market`` float (NaN if none),
+        ``yes_bid`` / ``yes_ask`` Decimal or None; sorted by kind and ticker.
+    """
+    check_kind(kind)
+    stmt = select(*(getattr(BracketProbability, c) for c in BRACKET_COLUMNS)).where(
+        BracketProbability.city == city, BracketProbability.climate_date == day
+    )
+    if kind is not None:
+        stmt = stmt.where(BracketProbability.kind == kind)
+    df = frame(session.execute(stmt.order_by("kind", "ticker")).all(), BRACKET_COLUMNS)
+    return typed(df, {"as_of": "datetime", "p_model": "float64", "p_market": "float64"})

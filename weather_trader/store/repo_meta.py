@@ -1,0 +1,126 @@
+"""Repository functions for settings, the live-feed event outbox and model versions."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from weather_trader.store._util import aware, dialect_name, jsonable
+from weather_trader.store.models import Event, ModelVersion, Setting
+from weather_trader.store.schemas import EventRecord, ModelVersionRecord
+
+EVENTS_LOCK_KEY = 0x77746576
+"""Postgres advisory-lock key serialising event appends (ids then follow commit order)."""
+
+
+def get_setting(session: Session, key: str, default: Any = None) -> Any:
+    """The JSON value of setting ``key``, or ``default`` when it is not set."""
+    row = session.get(Setting, key)
+    return default if row is None else row.value
+
+
+def set_setting(session: Session, key: str, value: Any, now: datetime | None = None) -> None:
+    """Set setting ``key`` to ``value`` (normalised to JSON: Decimal and dates become strings).
+
+    Args:
+        session: The session (the caller's transaction).
+        key: Setting name.
+        value: Any JSON-serialisable value.
+        now: Update time (aware); defaults to the current time.
+    """
+    updated_at = aware(now, "now") if now is not None else datetime.now(UTC)
+    row = session.get(Setting, key)
+    if row is None:
+        session.add(Setting(key=key, value=jsonable(value), updated_at=updated_at))
+    else:
+        row.value = jsonable(value)
+        row.updated_at = updated_at
+    session.flush()
+
+
+def append_event(
+    session: Session,
+    topic: str,
+    payload: dict[str, Any],
+    city: str | None = None,
+    climate_date: date | None = None,
+) -> int:
+    """Append an event to the live-feed outbox in the caller's transaction.
+
+    Append it in the same transaction as the data it describes, as late as possible: on
+    Postgres the append takes a transaction-level lock so that ids follow commit order (a
+    reader resuming after id N never misses a later commit with a smaller id).
+
+    Args:
+        session: The session (the caller's transaction).
+        topic: Event topic, e.g. ``decision``, ``fill``, ``settlement``, ``distribution``.
+        payload: JSON-serialisable body (Decimal and dates become strings).
+        city: City code, if the event concerns one.
+        climate_date: Climate day, if the event concerns one.
+
+    Returns:
+        The new event's id.
+    """
+    if dialect_name(session) == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": EVENTS_LOCK_KEY})
+    event = Event(
+        created_at=datetime.now(UTC),
+        topic=topic,
+        city=city,
+        climate_date=climate_date,
+        payload=jsonable(payload),
+    )
+    session.add(event)
+    session.flush()
+    return event.id
+
+
+def events_after(session: Session, last_id: int, limit: int = 500) -> list[EventRecord]:
+    """Events with id greater than ``last_id``, oldest first, at most ``limit`` of them."""
+    rows = session.scalars(select(Event).where(Event.id > last_id).order_by(Event.id).limit(limit))
+    return [
+        EventRecord(
+            id=r.id,
+            created_at=r.created_at,
+            topic=r.topic,
+            city=r.city,
+            climate_date=r.climate_date,
+            payload=r.payload,
+        )
+        for r in rows
+    ]
+
+
+def save_model_version(session: Session, record: ModelVersionRecord) -> None:
+    """Store a model version, replacing the stored one of the same name and version."""
+    row = session.scalars(
+        select(ModelVersion).where(
+            ModelVersion.name == record.name, ModelVersion.version == record.version
+        )
+    ).one_or_none()
+    if row is None:
+        row = ModelVersion(name=record.name, version=record.version)
+        session.add(row)
+    row.created_at = record.created_at
+    row.params = jsonable(record.params)
+    row.metrics = jsonable(record.metrics)
+    session.flush()
+
+
+def latest_model_version(session: Session, name: str) -> ModelVersionRecord | None:
+    """The most recently created version of model ``name``, or None."""
+    row = session.scalars(
+        select(ModelVersion)
+        .where(ModelVersion.name == name)
+        .order_by(ModelVersion.created_at.desc(), ModelVersion.id.desc())
+        .limit(1)
+    ).one_or_none()
+    if row is None:
+        return None
+    return ModelVersionRecord(
+        name=row.name, version=row.version, created_at=row.created_at, params=row.params,
+        metrics=row.metrics,
+    )  # fmt: skip

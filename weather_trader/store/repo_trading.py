@@ -1,0 +1,455 @@
+"""Repository functions for trading: decisions, orders, fills, positions, settlements, P&L."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+
+import pandas as pd
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from weather_trader.core.cities import Kind
+from weather_trader.core.records import Fill, OrderRequest, OrderResult
+from weather_trader.store._util import (
+    aware,
+    check_kind,
+    frame,
+    money,
+    partition_delete,
+    partition_rows,
+    typed,
+)
+from weather_trader.store.db import StoreError
+from weather_trader.store.models import (
+    Decision,
+    FillRow,
+    Market,
+    Order,
+    Position,
+    Settlement,
+)
+from weather_trader.store.schemas import OutcomeSide, PositionRecord, RiskSnapshot
+
+DECISION_INPUT_COLUMNS = (
+    "kind", "as_of", "event_ticker", "ticker", "side", "p_model", "price", "ev_per_contract",
+    "edge", "count", "cost", "fee", "taken", "reason",
+)  # fmt: skip
+DECISION_COLUMNS = ("city", "climate_date", *DECISION_INPUT_COLUMNS)
+ORDER_COLUMNS = (
+    "client_order_id", "city", "climate_date", "kind", "ticker", "side", "outcome_side", "count",
+    "price", "time_in_force", "status", "filled_count", "created_at", "reason",
+)  # fmt: skip
+SETTLEMENT_INPUT_COLUMNS = (
+    "kind", "ticker", "outcome_side", "settled_value", "settled_yes", "count", "cost", "fees",
+    "payout", "pnl", "settled_at",
+)  # fmt: skip
+PNL_COLUMNS = ("city", "climate_date", "markets", "contracts", "cost", "fees", "payout", "pnl")
+ONE = Decimal("1")
+
+
+def replace_decisions(
+    session: Session, city: str, day: date, rows: pd.DataFrame, kind: Kind | None = None
+) -> int:
+    """Replace the city-day's trade decisions (only ``kind``'s when given) with ``rows``.
+
+    Args:
+        session: The session (the caller's transaction).
+        city: City code.
+        day: Climate day.
+        rows: One row per candidate with columns ``kind`` "high"/"low", ``as_of`` aware
+            datetime, ``event_ticker`` str, ``ticker`` str, ``side`` "yes"/"no",
+            ``p_model`` float (our probability of ``side``), ``price`` dollars per contract,
+            ``ev_per_contract`` dollars, ``edge`` float (p_model - price), ``count`` int,
+            ``cost`` dollars, ``fee`` dollars (money as Decimal, float or str),
+            ``taken`` bool, ``reason`` str.
+        kind: Replace only this kind's rows (every row must be of it); None replaces both.
+
+    Returns:
+        The number of decisions stored.
+
+    Raises:
+        StoreError: On missing columns, a row of the wrong kind or a bad money value.
+    """
+    records = partition_rows(rows, DECISION_INPUT_COLUMNS, kind, "decisions")
+    session.execute(partition_delete(Decision, city, day, kind))
+    session.add_all(
+        Decision(
+            city=city,
+            climate_date=day,
+            kind=r["kind"],
+            as_of=aware(r["as_of"], "as_of"),
+            event_ticker=r["event_ticker"],
+            ticker=r["ticker"],
+            side=r["side"],
+            p_model=float(r["p_model"]),
+            price=money(r["price"], "price"),
+            ev_per_contract=money(r["ev_per_contract"], "ev_per_contract"),
+            edge=float(r["edge"]),
+            count=int(r["count"]),
+            cost=money(r["cost"], "cost"),
+            fee=money(r["fee"], "fee"),
+            taken=bool(r["taken"]),
+            reason=str(r["reason"] or ""),
+        )
+        for r in records
+    )
+    session.flush()
+    return len(records)
+
+
+def decisions_for(session: Session, city: str, day: date, kind: Kind | None = None) -> pd.DataFrame:
+    """The city-day's decisions (one kind's when given).
+
+    Returns:
+        Columns ``city``, ``climate_date`` (datetime.date) and those of
+        :func:`replace_decisions`' input, with ``as_of`` datetime64[UTC], ``p_model`` and
+        ``edge`` float, ``count`` int, ``taken`` bool, and ``price``, ``ev_per_contract``,
+        ``cost``, ``fee`` as Decimal; sorted by kind, ticker, side.
+    """
+    check_kind(kind)
+    stmt = select(*(getattr(Decision, c) for c in DECISION_COLUMNS)).where(
+        Decision.city == city, Decision.climate_date == day
+    )
+    if kind is not None:
+        stmt = stmt.where(Decision.kind == kind)
+    df = frame(session.execute(stmt.order_by("kind", "ticker", "side")).all(), DECISION_COLUMNS)
+    return typed(
+        df,
+        {"as_of": "datetime", "p_model": "float64", "edge": "float64", "count": "int64",
+         "taken": "bool"},
+    )  # fmt: skip
+
+
+def record_order(
+    session: Session,
+    order: OrderRequest,
+    *,
+    city: str,
+    climate_date: date,
+    kind: Kind,
+    outcome_side: OutcomeSide,
+    created_at: datetime,
+    result: OrderResult | None = None,
+    reason: str = "",
+) -> bool:
+    """Record an order, or update its status when it is already recorded.
+
+    Call it before sending (``result=None``: status ``pending``) and again with the broker's
+    :class:`OrderResult`; :func:`record_fills` stores the fills.
+
+    Args:
+        session: The session (the caller's transaction).
+        order: The order as sent.
+        city: City code.
+        climate_date: Climate day of the market.
+        kind: ``high`` or ``low``.
+        outcome_side: The outcome the order trades (``yes`` for bid-to-buy-YES, ``no`` for
+            ask-to-buy-NO; the opposite pairs sell).
+        created_at: When the order was created (aware).
+        result: The broker's answer, if there is one yet.
+        reason: Why the order was placed (kept unless ``result`` carries a reason).
+
+    Returns:
+        True if the order was new; False if it was already recorded (then only a given
+        ``result`` updates its status, filled count and reason).
+    """
+    check_kind(kind)
+    status = "pending" if result is None else result.status
+    filled = 0 if result is None else result.filled_count
+    row = session.scalars(
+        select(Order).where(Order.client_order_id == order.client_order_id)
+    ).one_or_none()
+    if row is not None:
+        if result is not None:
+            row.status, row.filled_count = result.status, result.filled_count
+            row.reason = result.reason or row.reason
+            session.flush()
+        return False
+    session.add(
+        Order(
+            client_order_id=order.client_order_id,
+            city=city,
+            climate_date=climate_date,
+            kind=kind,
+            ticker=order.ticker,
+            side=order.side,
+            outcome_side=outcome_side,
+            count=order.count,
+            price=order.price,
+            time_in_force=order.time_in_force,
+            status=status,
+            filled_count=filled,
+            created_at=aware(created_at, "created_at"),
+            reason=(result.reason if result is not None and result.reason else reason),
+        )
+    )
+    session.flush()
+    return True
+
+
+def order_exists(session: Session, client_order_id: str) -> bool:
+    """True if an order with this client order id was recorded."""
+    stmt = select(Order.id).where(Order.client_order_id == client_order_id)
+    return session.execute(stmt).first() is not None
+
+
+def orders_for(session: Session, city: str | None = None, day: date | None = None) -> pd.DataFrame:
+    """Recorded orders, optionally of one city and/or climate day, oldest first.
+
+    Returns:
+        Columns ``client_order_id`` str, ``city`` str, ``climate_date`` datetime.date,
+        ``kind`` str, ``ticker`` str, ``side`` "bid"/"ask", ``outcome_side`` "yes"/"no",
+        ``count`` int, ``price`` Decimal (YES price), ``time_in_force`` str, ``status`` str,
+        ``filled_count`` int, ``created_at`` datetime64[UTC], ``reason`` str.
+    """
+    stmt = select(*(getattr(Order, c) for c in ORDER_COLUMNS)).order_by(Order.created_at, Order.id)
+    if city is not None:
+        stmt = stmt.where(Order.city == city)
+    if day is not None:
+        stmt = stmt.where(Order.climate_date == day)
+    df = frame(session.execute(stmt).all(), ORDER_COLUMNS)
+    return typed(df, {"count": "int64", "filled_count": "int64", "created_at": "datetime"})
+
+
+def _fill_key(client_order_id: str, filled_at: datetime, price: Decimal, count: int) -> tuple:
+    return client_order_id, filled_at.astimezone(UTC), money(price), count
+
+
+def record_fills(session: Session, fills: Iterable[Fill]) -> int:
+    """Store new fills and apply them to positions; fills already stored are skipped.
+
+    A fill that buys its order's outcome (bid + yes, ask + no) adds contracts and their cost
+    (YES price for yes, 1 - YES price for no); one that sells removes contracts at their
+    average cost and books the gross profit in ``realized_pnl``. Fees accumulate in ``fees``.
+
+    Returns:
+        The number of fills newly stored.
+
+    Raises:
+        StoreError: If a fill's order is unknown or disagrees with it, if it sells more than
+            is held, or if its position is already settled.
+    """
+    fills = list(fills)
+    orders = {
+        o.client_order_id: o
+        for o in session.scalars(
+            select(Order).where(Order.client_order_id.in_({f.client_order_id for f in fills}))
+        )
+    }
+    seen = {
+        _fill_key(f.client_order_id, f.filled_at, f.price, f.count)
+        for f in session.scalars(select(FillRow).where(FillRow.client_order_id.in_(list(orders))))
+    }
+    stored = 0
+    for f in fills:
+        order = orders.get(f.client_order_id)
+        if order is None:
+            raise StoreError(f"fill for unknown order {f.client_order_id!r}")
+        if (f.ticker, f.side) != (order.ticker, order.side):
+            raise StoreError(f"fill {f!r} disagrees with its order ({order.ticker}, {order.side})")
+        key = _fill_key(f.client_order_id, f.filled_at, f.price, f.count)
+        if key in seen:
+            continue
+        seen.add(key)
+        session.add(
+            FillRow(
+                client_order_id=f.client_order_id,
+                ticker=f.ticker,
+                side=f.side,
+                count=f.count,
+                price=f.price,
+                fee=f.fee,
+                is_taker=f.is_taker,
+                filled_at=f.filled_at,
+            )
+        )
+        _apply_fill(session, order, f)
+        stored += 1
+    session.flush()
+    return stored
+
+
+def _apply_fill(session: Session, order: Order, fill: Fill) -> None:
+    position = session.scalars(
+        select(Position).where(
+            Position.ticker == order.ticker, Position.outcome_side == order.outcome_side
+        )
+    ).one_or_none()
+    if position is None:
+        event_ticker = session.scalar(
+            select(Market.event_ticker).where(Market.ticker == order.ticker)
+        )
+        position = Position(
+            ticker=order.ticker, outcome_side=order.outcome_side, city=order.city,
+            climate_date=order.climate_date, kind=order.kind,
+            event_ticker=event_ticker or order.ticker.rsplit("-", 1)[0], count=0,
+            cost=Decimal("0"), fees=Decimal("0"), realized_pnl=Decimal("0"), settled=False,
+        )  # fmt: skip
+        session.add(position)
+    if position.settled:
+        raise StoreError(f"fill {fill!r} on settled position {order.ticker} {order.outcome_side}")
+    unit = fill.price if order.outcome_side == "yes" else ONE - fill.price
+    buys = (order.side == "bid") == (order.outcome_side == "yes")
+    position.fees = money(position.fees + fill.fee)
+    if buys:
+        position.count += fill.count
+        position.cost = money(position.cost + unit * fill.count)
+        return
+    if fill.count > position.count:
+        raise StoreError(f"fill {fill!r} sells {fill.count} but only {position.count} are held")
+    basis = money(position.cost * fill.count / position.count)
+    position.count -= fill.count
+    position.cost = money(position.cost - basis)
+    position.realized_pnl = money(position.realized_pnl + unit * fill.count - basis)
+
+
+def _to_position(p: Position) -> PositionRecord:
+    return PositionRecord(
+        ticker=p.ticker, outcome_side=p.outcome_side, city=p.city, climate_date=p.climate_date,
+        kind=p.kind, event_ticker=p.event_ticker, count=p.count, cost=p.cost, fees=p.fees,
+        realized_pnl=p.realized_pnl, settled=p.settled,
+    )  # fmt: skip
+
+
+def positions_for(
+    session: Session, city: str | None = None, day: date | None = None, open_only: bool = False
+) -> list[PositionRecord]:
+    """Positions, optionally of one city and/or climate day; ``open_only`` keeps unsettled
+    positions still holding contracts. Ordered by city, climate day, ticker, outcome side."""
+    stmt = select(Position).order_by(
+        Position.city, Position.climate_date, Position.ticker, Position.outcome_side
+    )
+    if city is not None:
+        stmt = stmt.where(Position.city == city)
+    if day is not None:
+        stmt = stmt.where(Position.climate_date == day)
+    if open_only:
+        stmt = stmt.where(Position.settled.is_(False), Position.count > 0)
+    return [_to_position(p) for p in session.scalars(stmt)]
+
+
+def risk_snapshot(session: Session, bankroll: Decimal, today: date) -> RiskSnapshot:
+    """Current risk for the trading rule: open exposure, per-event exposure, today's P&L, holdings.
+
+    Args:
+        session: The session.
+        bankroll: The configured bankroll in dollars.
+        today: The UTC day whose settlement P&L counts as today's realised P&L.
+    """
+    exposure: dict[str, Decimal] = defaultdict(Decimal)
+    held: dict[tuple[str, OutcomeSide], int] = {}
+    for p in positions_for(session, open_only=True):
+        exposure[p.event_ticker] += p.cost
+        held[(p.ticker, p.outcome_side)] = p.count
+    start = datetime.combine(today, time(), tzinfo=UTC)
+    realized = session.scalar(
+        select(func.coalesce(func.sum(Settlement.pnl), 0)).where(
+            Settlement.settled_at >= start, Settlement.settled_at < start + timedelta(days=1)
+        )
+    )
+    return RiskSnapshot(
+        bankroll=money(bankroll, "bankroll"),
+        open_exposure=money(sum(exposure.values(), Decimal("0"))),
+        exposure_by_event=dict(exposure),
+        realized_pnl_today=money(realized),
+        held=held,
+    )
+
+
+def replace_settlements(
+    session: Session, city: str, day: date, rows: pd.DataFrame, kind: Kind | None = None
+) -> int:
+    """Replace the city-day's settlements (only ``kind``'s when given) and settle positions.
+
+    Each settlement marks its position (same ticker and outcome side) settled and adds its
+    ``pnl`` to the position's ``realized_pnl``; a re-run first reverses what the replaced
+    settlements applied, so repeating it changes nothing.
+
+    Args:
+        session: The session (the caller's transaction).
+        city: City code.
+        day: Climate day.
+        rows: One row per settled position with columns ``kind`` "high"/"low", ``ticker``
+            str, ``outcome_side`` "yes"/"no", ``settled_value`` int or None (the CLI value),
+            ``settled_yes`` bool, ``count`` int, ``cost``, ``fees``, ``payout``, ``pnl``
+            dollars (pnl = payout - cost - fees), ``settled_at`` aware datetime.
+        kind: Replace only this kind's rows (every row must be of it); None replaces both.
+
+    Returns:
+        The number of settlements stored.
+
+    Raises:
+        StoreError: On missing columns, a row of the wrong kind or a bad money value.
+    """
+    records = partition_rows(rows, SETTLEMENT_INPUT_COLUMNS, kind, "settlements")
+    old = select(Settlement).where(Settlement.city == city, Settlement.climate_date == day)
+    if kind is not None:
+        old = old.where(Settlement.kind == kind)
+    for s in session.scalars(old).all():
+        position = _position(session, s.ticker, s.outcome_side)
+        if position is not None and position.settled:
+            position.realized_pnl = money(position.realized_pnl - s.pnl)
+            position.settled = False
+    session.execute(partition_delete(Settlement, city, day, kind))
+    for r in records:
+        pnl = money(r["pnl"], "pnl")
+        session.add(
+            Settlement(
+                ticker=r["ticker"],
+                outcome_side=r["outcome_side"],
+                city=city,
+                climate_date=day,
+                kind=r["kind"],
+                settled_value=None if r["settled_value"] is None else int(r["settled_value"]),
+                settled_yes=bool(r["settled_yes"]),
+                count=int(r["count"]),
+                cost=money(r["cost"], "cost"),
+                fees=money(r["fees"], "fees"),
+                payout=money(r["payout"], "payout"),
+                pnl=pnl,
+                settled_at=aware(r["settled_at"], "settled_at"),
+            )
+        )
+        position = _position(session, r["ticker"], r["outcome_side"])
+        if position is not None:
+            position.realized_pnl = money(position.realized_pnl + pnl)
+            position.settled = True
+    session.flush()
+    return len(records)
+
+
+def _position(session: Session, ticker: str, outcome_side: str) -> Position | None:
+    return session.scalars(
+        select(Position).where(Position.ticker == ticker, Position.outcome_side == outcome_side)
+    ).one_or_none()
+
+
+def pnl_summary(session: Session) -> pd.DataFrame:
+    """Settled P&L per city and climate day.
+
+    Returns:
+        Columns ``city`` str, ``climate_date`` datetime.date, ``markets`` int (distinct
+        tickers), ``contracts`` int, ``cost``, ``fees``, ``payout``, ``pnl`` Decimal dollars;
+        sorted by city and climate_date.
+    """
+    stmt = (
+        select(
+            Settlement.city,
+            Settlement.climate_date,
+            func.count(func.distinct(Settlement.ticker)),
+            func.sum(Settlement.count),
+            func.sum(Settlement.cost),
+            func.sum(Settlement.fees),
+            func.sum(Settlement.payout),
+            func.sum(Settlement.pnl),
+        )
+        .group_by(Settlement.city, Settlement.climate_date)
+        .order_by(Settlement.city, Settlement.climate_date)
+    )
+    df = frame(session.execute(stmt).all(), PNL_COLUMNS)
+    for column in ("cost", "fees", "payout", "pnl"):
+        df[column] = [money(v) for v in df[column]]
+    return typed(df, {"markets": "int64", "contracts": "int64"})

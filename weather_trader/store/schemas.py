@@ -1,0 +1,106 @@
+"""Typed values the repository functions return (beyond the core records).
+
+Money is ``Decimal`` dollars; datetimes are timezone-aware UTC.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from weather_trader.core.cities import Kind
+
+OutcomeSide = Literal["yes", "no"]
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class DistributionRecord(_Record):
+    """The predictive distribution of one city-day's high or low.
+
+    ``mu``/``sigma`` summarise it (for a Gaussian they define it); ``extra`` holds whatever
+    else the method needs (quantiles, mixture weights, calibration terms) as JSON values.
+    """
+
+    city: str
+    climate_date: date
+    kind: Kind
+    as_of: AwareDatetime
+    method: str
+    model_version: str
+    mu: float
+    sigma: float = Field(ge=0)
+    n_forecasts: int = Field(ge=0)
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+
+class PositionRecord(_Record):
+    """Contracts held of one outcome of one market.
+
+    ``cost`` is the cost basis of the contracts still held (price paid, fees excluded);
+    ``fees`` every fee paid on the position; ``realized_pnl`` the gross profit of sales until
+    settlement, and after it also the settlement's P&L (payout - cost - fees).
+    """
+
+    ticker: str
+    outcome_side: OutcomeSide
+    city: str
+    climate_date: date
+    kind: Kind
+    event_ticker: str
+    count: int
+    cost: Decimal
+    fees: Decimal
+    realized_pnl: Decimal
+    settled: bool
+
+
+class EventRecord(_Record):
+    """One live-feed outbox event; ``id`` increases strictly in commit order."""
+
+    id: int
+    created_at: AwareDatetime
+    topic: str
+    city: str | None
+    climate_date: date | None
+    payload: dict[str, Any]
+
+
+class ModelVersionRecord(_Record):
+    """A trained model version with its parameters and metrics (JSON values)."""
+
+    name: str
+    version: str
+    created_at: AwareDatetime
+    params: dict[str, Any] = Field(default_factory=dict)
+    metrics: dict[str, Any] = Field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RiskSnapshot:
+    """What the trading rule needs to know about current risk.
+
+    Attributes:
+        bankroll: The configured bankroll in dollars (passed through).
+        open_exposure: Cost basis of every unsettled position, in dollars.
+        exposure_by_event: Cost basis of unsettled positions per event ticker.
+        realized_pnl_today: Settlement P&L (net of fees) settled on ``today`` (UTC).
+        held: Contracts held per ``(ticker, outcome_side)`` in unsettled positions.
+    """
+
+    bankroll: Decimal
+    open_exposure: Decimal
+    exposure_by_event: dict[str, Decimal] = field(default_factory=dict)
+    realized_pnl_today: Decimal = Decimal("0")
+    held: dict[tuple[str, OutcomeSide], int] = field(default_factory=dict)
+
+    @property
+    def available(self) -> Decimal:
+        """Bankroll not tied up in open positions."""
+        return self.bankroll - self.open_exposure

@@ -1,0 +1,37 @@
+"""The uvicorn entry point and the app factory without explicit settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+
+from api import server
+from api.app import create_app
+from weather_trader_tests.api.conftest import SettingsFactory, TestClient
+
+
+def test_serve_runs_uvicorn_on_the_app(
+    monkeypatch: pytest.MonkeyPatch, make_settings: SettingsFactory
+) -> None:
+    calls: list[dict[str, Any]] = []
+    monkeypatch.setattr(server.uvicorn, "run", lambda app, **kw: calls.append({"app": app, **kw}))
+
+    server.serve(port=8123, settings=make_settings())
+
+    (call,) = calls
+    assert isinstance(call["app"], FastAPI)
+    assert (call["host"], call["port"]) == ("127.0.0.1", 8123)
+
+
+def test_create_app_reads_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("WEATHER_TRADER_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("WEATHER_TRADER_BANKROLL", "321")
+
+    with TestClient(create_app()) as client:
+        assert client.get("/health").json()["database"] == "ok"
+        assert client.get("/api/overview").json()["bankroll"] == "321.0000"
+    assert (tmp_path / "home" / "weather_trader.db").exists()

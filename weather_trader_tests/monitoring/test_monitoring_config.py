@@ -1,0 +1,223 @@
+"""The monitoring configuration agrees with what the sidecar exports.
+
+Every metric an alert rule, a rule unit test or a Grafana panel uses must be exported by the
+sidecar's ``/metrics`` (scraped here from a real app on a temp database); the rule unit tests
+must cover every alert with the rule's own labels and annotations; Alertmanager routes must
+name existing receivers. ``promtool`` runs the rule unit tests when it is installed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from prometheus_client.parser import text_string_to_metric_families
+
+from api import ApiSettings, create_app
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from fastapi.testclient import TestClient
+
+MONITORING = Path(__file__).resolve().parents[2] / "monitoring"
+PROMETHEUS = MONITORING / "prometheus"
+RULES = PROMETHEUS / "rules" / "weather_trader.yml"
+RULE_TESTS = PROMETHEUS / "rules" / "weather_trader_test.yml"
+DASHBOARD = MONITORING / "grafana" / "dashboards" / "weather_trader.json"
+
+PROMETHEUS_SYNTHETIC = {"up"}
+"""Series Prometheus itself creates for every target."""
+
+PROMQL_KEYWORDS = {
+    "and", "or", "unless", "by", "without", "on", "ignoring", "group_left", "group_right",
+    "bool", "offset", "inf", "nan",
+}  # fmt: skip
+
+SUFFIXES = {
+    "counter": ("_total", "_created"),
+    "histogram": ("_bucket", "_sum", "_count", "_created"),
+    "summary": ("_sum", "_count", "_created"),
+}
+
+
+def _load(path: Path) -> Any:
+    return yaml.safe_load(path.read_text())
+
+
+def metric_names(expr: str) -> set[str]:
+    """The metric names a PromQL expression selects (functions, keywords, labels excluded)."""
+    text = re.sub(r'"(?:[^"\\]|\\.)*"', '""', expr)
+    text = re.sub(r"\{[^}]*\}", " ", text)
+    text = re.sub(r"\[[^\]]*\]", " ", text)
+    text = re.sub(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", " ", text)
+    text = re.sub(r"\boffset\s+[0-9smhdwy]+", " ", text)
+    names = set()
+    for match in re.finditer(r"[A-Za-z_:][A-Za-z0-9_:]*", text):
+        token = match.group()
+        before = text[match.start() - 1] if match.start() else " "
+        if before.isdigit() or before == ".":
+            continue  # exponent or duration suffix of a number
+        if text[match.end() :].lstrip().startswith("("):
+            continue  # a function call
+        if token.lower() in PROMQL_KEYWORDS:
+            continue
+        names.add(token)
+    return names
+
+
+def unknown_metrics(expr: str, exported: set[str]) -> set[str]:
+    """Metric names in ``expr`` that neither the sidecar nor Prometheus itself produces."""
+    return metric_names(expr) - exported - PROMETHEUS_SYNTHETIC
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
+    """Every series name the sidecar exposes (families plus their type's sample suffixes)."""
+    home = tmp_path_factory.mktemp("sidecar")
+    settings = ApiSettings(database_url=f"sqlite:///{home / 'domain.db'}", home=home)
+    with TestClient(create_app(settings)) as client:
+        client.get("/health")  # so the latency histogram has samples
+        text = client.get("/metrics").text
+    names: set[str] = set()
+    for family in text_string_to_metric_families(text):
+        names.add(family.name)
+        names.update(family.name + suffix for suffix in SUFFIXES.get(family.type, ()))
+        names.update(sample.name for sample in family.samples)
+    return names
+
+
+@pytest.fixture(scope="module")
+def alert_rules() -> list[dict[str, Any]]:
+    """Every alerting rule of weather_trader.yml."""
+    return [rule for group in _load(RULES)["groups"] for rule in group["rules"] if "alert" in rule]
+
+
+def test_metric_name_extraction() -> None:
+    expr = 'sum by (le) (rate(a_bucket{x="y{z}"}[5m])) > on(i) -b_total offset 3h and 1e3 < c'
+    assert metric_names(expr) == {"a_bucket", "b_total", "c"}
+    assert unknown_metrics("up == 0 or not_exported_metric > 1", {"x"}) == {"not_exported_metric"}
+
+
+def test_sidecar_exports_the_domain_metrics(exported: set[str]) -> None:
+    assert {
+        "weather_trader_database_up",
+        "weather_trader_data_age_seconds",
+        "weather_trader_outbox_last_event_id",
+        "weather_trader_websocket_clients",
+        "weather_trader_http_requests_total",
+    } <= exported
+
+
+def test_alert_expressions_use_exported_metrics(
+    alert_rules: list[dict[str, Any]], exported: set[str]
+) -> None:
+    assert alert_rules
+    problems = {
+        rule["alert"]: sorted(unknown_metrics(rule["expr"], exported))
+        for rule in alert_rules
+        if unknown_metrics(rule["expr"], exported)
+    }
+    assert problems == {}
+
+
+def test_alerts_are_well_formed(alert_rules: list[dict[str, Any]]) -> None:
+    names = [rule["alert"] for rule in alert_rules]
+    assert len(names) == len(set(names))
+    for rule in alert_rules:
+        assert rule["labels"]["severity"] in {"critical", "warning"}, rule["alert"]
+        assert rule["annotations"]["summary"] and rule["annotations"]["description"]
+    required = {
+        "WeatherTraderSidecarDown", "WeatherTraderForecastsStale", "WeatherTraderDecisionsStale",
+        "WeatherTraderDailyLoss", "WeatherTraderOutboxTailerStuck",
+    }  # fmt: skip
+    assert required <= set(names)
+
+
+def _render(template: str, labels: dict[str, str]) -> str:
+    return re.sub(r"\{\{\s*\$labels\.(\w+)\s*\}\}", lambda m: labels.get(m.group(1), ""), template)
+
+
+def test_rule_unit_tests_cover_every_alert_with_its_labels_and_annotations(
+    alert_rules: list[dict[str, Any]], exported: set[str]
+) -> None:
+    spec = _load(RULE_TESTS)
+    assert spec["rule_files"] == [RULES.name]
+    rules = {rule["alert"]: rule for rule in alert_rules}
+    fired: set[str] = set()
+    for case in spec["tests"]:
+        for series in case["input_series"]:
+            assert unknown_metrics(series["series"], exported) == set(), series["series"]
+        for check in case["alert_rule_test"]:
+            rule = rules[check["alertname"]]
+            for alert in check["exp_alerts"]:
+                fired.add(check["alertname"])
+                labels = alert["exp_labels"]
+                assert labels["severity"] == rule["labels"]["severity"]
+                expected = {k: _render(v, labels) for k, v in rule["annotations"].items()}
+                assert alert["exp_annotations"] == expected, check["alertname"]
+    assert fired == set(rules), f"alerts never shown firing: {set(rules) - fired}"
+
+
+def test_dashboard_queries_use_exported_metrics(exported: set[str]) -> None:
+    dashboard = json.loads(DASHBOARD.read_text())
+    datasource = _load(MONITORING / "grafana/provisioning/datasources/prometheus.yml")
+    uid = datasource["datasources"][0]["uid"]
+    panels = dashboard["panels"]
+    assert len({p["id"] for p in panels}) == len(panels)
+    for panel in panels:
+        assert panel["datasource"]["uid"] == uid
+        for target in panel["targets"]:
+            assert unknown_metrics(target["expr"], exported) == set(), panel["title"]
+
+
+def test_prometheus_scrapes_the_sidecar_and_loads_the_rules() -> None:
+    config = _load(PROMETHEUS / "prometheus.yml")
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    sidecar = jobs["weather-trader-sidecar"]
+    assert sidecar["metrics_path"] == "/metrics"
+    assert sidecar["static_configs"][0]["targets"] == ["127.0.0.1:8000"]
+    for rule_file in config["rule_files"]:
+        assert (PROMETHEUS / rule_file).is_file()
+    sidecar_down = next(
+        r for r in _load(RULES)["groups"][0]["rules"] if r["alert"] == "WeatherTraderSidecarDown"
+    )
+    assert 'job="weather-trader-sidecar"' in sidecar_down["expr"]
+
+
+def test_alertmanager_routes_to_defined_receivers(alert_rules: list[dict[str, Any]]) -> None:
+    config = _load(MONITORING / "alertmanager" / "alertmanager.yml")
+    receivers = {r["name"] for r in config["receivers"]}
+    routes = [config["route"], *config["route"].get("routes", [])]
+    assert {route["receiver"] for route in routes} <= receivers
+    alerts = {rule["alert"] for rule in alert_rules}
+    for rule in config["inhibit_rules"]:
+        for matcher in rule["source_matchers"]:
+            name = re.fullmatch(r'alertname="(\w+)"', matcher)
+            assert name is None or name.group(1) in alerts, matcher
+
+
+def test_grafana_dashboard_provider_points_at_a_folder() -> None:
+    provider = _load(MONITORING / "grafana/provisioning/dashboards/weather_trader.yml")
+    (entry,) = provider["providers"]
+    assert entry["type"] == "file" and entry["options"]["path"]
+
+
+@pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool is not installed")
+def test_promtool_rule_unit_tests_pass() -> None:
+    promtool = shutil.which("promtool")
+    assert promtool is not None
+    checks = [
+        [promtool, "check", "rules", str(RULES)],
+        [promtool, "test", "rules", str(RULE_TESTS)],
+        [promtool, "check", "config", str(PROMETHEUS / "prometheus.yml")],
+    ]
+    for command in checks:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+        assert result.returncode == 0, result.stdout + result.stderr

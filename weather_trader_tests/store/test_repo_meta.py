@@ -1,0 +1,116 @@
+"""Settings, the event outbox and model versions."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import Engine, delete
+from sqlalchemy.orm import Session
+
+from weather_trader.store.db import session_scope
+from weather_trader.store.models import Event
+from weather_trader.store.repo import (
+    append_event,
+    events_after,
+    get_setting,
+    latest_model_version,
+    save_model_version,
+    set_setting,
+)
+from weather_trader.store.schemas import ModelVersionRecord
+from weather_trader_tests.store.factories import DAY, T0
+
+
+def test_settings_round_trip(session: Session) -> None:
+    assert get_setting(session, "risk", default={"max": 1}) == {"max": 1}
+    set_setting(session, "risk", {"max_exposure": Decimal("250.00"), "cities": ["NYC", "CHI"]})
+    set_setting(session, "mode", "sim", now=T0)
+    set_setting(session, "mode", "paper")
+    session.commit()
+    assert get_setting(session, "risk") == {"max_exposure": "250.00", "cities": ["NYC", "CHI"]}
+    assert get_setting(session, "mode") == "paper"
+
+
+def test_events_are_monotonic_and_resume(engine: Engine) -> None:
+    ids = []
+    for i in range(5):
+        payload = {"i": i, "price": Decimal("0.35"), "at": T0}
+        with session_scope(engine) as s:
+            ids.append(append_event(s, "decision", payload, city="NYC", climate_date=DAY))
+    assert ids == sorted(ids)
+    assert len(set(ids)) == 5
+    with session_scope(engine) as s:
+        first = events_after(s, 0, limit=2)
+        assert [e.payload["i"] for e in first] == [0, 1]
+        rest = events_after(s, first[-1].id)
+        assert [e.payload["i"] for e in rest] == [2, 3, 4]
+        assert events_after(s, rest[-1].id) == []
+    event = first[0]
+    assert (event.topic, event.city, event.climate_date) == ("decision", "NYC", DAY)
+    assert event.payload == {"i": 0, "price": "0.35", "at": "2026-05-11T12:00:00Z"}
+    assert event.created_at.tzinfo is not None
+
+
+def test_event_ids_are_not_reused_after_deletion(engine: Engine) -> None:
+    with session_scope(engine) as s:
+        append_event(s, "fill", {})
+        last = append_event(s, "fill", {})
+    with session_scope(engine) as s:
+        s.execute(delete(Event).where(Event.id == last))
+    with session_scope(engine) as s:
+        assert append_event(s, "fill", {}) > last
+
+
+def test_rolled_back_event_is_never_seen(engine: Engine) -> None:
+    with pytest.raises(RuntimeError), session_scope(engine) as s:
+        append_event(s, "settlement", {"pnl": "1.00"})
+        raise RuntimeError("asset failed")
+    with session_scope(engine) as s:
+        assert events_after(s, 0) == []
+
+
+def test_event_ids_follow_commit_order(engine: Engine) -> None:
+    """A writer appending while another transaction holds an event waits for its commit, so a
+    reader that has seen id N can never later find a committed event with a smaller id."""
+    done = threading.Event()
+    second: list[int] = []
+
+    def other_writer() -> None:
+        with session_scope(engine) as s:
+            second.append(append_event(s, "fill", {"n": 2}))
+        done.set()
+
+    with session_scope(engine) as s:
+        first = append_event(s, "fill", {"n": 1})
+        thread = threading.Thread(target=other_writer)
+        thread.start()
+        assert not done.wait(0.5)  # blocked behind our open transaction
+    thread.join(timeout=10)
+    assert done.is_set()
+    assert second[0] > first
+
+
+def test_model_versions(session: Session) -> None:
+    assert latest_model_version(session, "temperature") is None
+    old = ModelVersionRecord(
+        name="temperature", version="v1", created_at=T0, params={"depth": 4},
+        metrics={"crps": 1.52},
+    )  # fmt: skip
+    new = ModelVersionRecord(
+        name="temperature", version="v2", created_at=T0 + timedelta(days=7),
+        params={"depth": 5}, metrics={"crps": Decimal("1.41")},
+    )  # fmt: skip
+    save_model_version(session, new)
+    save_model_version(session, old)
+    session.commit()
+    got = latest_model_version(session, "temperature")
+    assert got is not None
+    assert (got.version, got.metrics) == ("v2", {"crps": "1.41"})
+    retrained = new.model_copy(update={"created_at": datetime(2026, 6, 1, tzinfo=UTC)})
+    save_model_version(session, retrained)
+    got = latest_model_version(session, "temperature")
+    assert got is not None
+    assert got.created_at == retrained.created_at
