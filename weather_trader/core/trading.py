@@ -358,8 +358,9 @@ def decide_event(
     the unrounded fee must be positive and at least ``min_edge``), Kelly target minus what is
     already held (``already_held`` / ``size_zero``), then caps that shrink the size before
     they skip it (``max_contracts_per_order``, book size, ``max_order_cost``, event and total
-    exposure). Finally the EV is recomputed with the order's actual, rounded-up fee and must still meet
-    ``min_edge``. Candidates are taken best EV first, and exposure accumulates as they are.
+    exposure). Finally the EV is recomputed with the order's actual, rounded-up fee and must
+    still meet ``min_edge``. Candidates are taken best EV first, and exposure accumulates as
+    they are.
 
     Args:
         markets: The event's markets (several events are fine: caps are per event ticker).
