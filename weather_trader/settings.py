@@ -13,6 +13,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from weather_trader.store.db import default_database_url
+
 Mode = Literal["sim", "paper", "demo", "live"]
 
 # Environment variable -> Settings field. The README's configuration table mirrors this.
@@ -94,5 +96,5 @@ class Settings(BaseModel):
 
     @property
     def resolved_database_url(self) -> str:
-        """``DATABASE_URL`` or the SQLite file in the home folder."""
-        return self.database_url or f"sqlite:///{self.resolved_home / 'weather_trader.db'}"
+        """``DATABASE_URL`` or the SQLite file in the home folder (created if missing)."""
+        return self.database_url or default_database_url(self.resolved_home)
