@@ -1,7 +1,7 @@
 """A simulated Kalshi temperature market quoted by an independent crowd.
 
 The crowd is NOT our model: it blends the sim models' forecasts available at ``as_of`` with its
-own weights, does not know the models' biases, adds its own opinion noise and sizes its
+own weights, corrects only part of the models' biases, adds its own opinion noise and sizes its
 uncertainty by rule of thumb. Its bracket probabilities then get a favourite-longshot bias
 (``p ** gamma``, renormalised: longshots too dear, favourites too cheap) and a 1-4 cent spread.
 
@@ -44,6 +44,9 @@ from weather_trader.sim.weather import (
 LISTING_TZ = ZoneInfo("America/New_York")
 LISTING_HOUR = 10
 LONGSHOT_GAMMA = 0.8
+# Share of each model's systematic bias the crowd corrects: real traders know the well-known
+# model biases roughly (MOS, experience), so a crowd that knew none would be an easy mark.
+CROWD_BIAS_KNOWLEDGE = 0.6
 CROWD_BASE_WEIGHTS: dict[str, float] = {
     "gfs": 0.3,
     "ecmwf": 0.35,
@@ -209,6 +212,9 @@ class SimMarket:
                 value = float(members.mean())
             else:
                 value = float(self.world.forecast_values(city, kind, model, ordinal, run_h)[0])
+            value -= CROWD_BIAS_KNOWLEDGE * float(
+                self.world.model_bias(city, kind, model, ordinal)[0]
+            )
             blend += weights[model] * value
             total += weights[model]
         result = blend / total if total else None
