@@ -21,6 +21,7 @@ from api.schemas import (
     PnlOut,
     PositionOut,
 )
+from weather_trader.core.trading import risk_state_at
 from weather_trader.store import repo
 from weather_trader.store.db import session_scope
 from weather_trader.store.models import (
@@ -84,7 +85,7 @@ def _latest(session: Session) -> dict[str, tuple[datetime | None, int]]:
 def _pnl(session: Session, bankroll: Decimal, now: datetime) -> PnlOut:
     summary = repo.pnl_summary(session)
     total = sum(summary["pnl"], Decimal("0")) if len(summary) else Decimal("0")
-    today = repo.risk_snapshot(session, bankroll, now.date()).realized_pnl_today
+    today = risk_state_at(bankroll, repo.position_lots(session), now).realised_pnl_today
     return PnlOut(today=today, total=total)
 
 

@@ -28,6 +28,8 @@ from weather_trader.store.db import make_engine, migrate, session_scope
 # A climate day's final report is out by about 07:00 local standard time the next morning
 # (15:00 UTC in Los Angeles); the demo trades only days every city has settled.
 FINAL_REPORT_LAG = timedelta(hours=16)
+# Runs are logged in full in the Dagster instance; the terminal shows warnings and errors only.
+QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
 def last_settled_day(now: datetime) -> date:
@@ -63,19 +65,21 @@ def run_demo(settings: Settings, days: int = 30, history_days: int = 365) -> int
     defs = build_definitions(settings)
     instance = DagsterInstance.get()
     print(f"[demo] training temperature_model on history up to {start - timedelta(days=1)}")
-    model = defs.get_job_def("model_job").execute_in_process(
+    model = defs.resolve_job_def("model_job").execute_in_process(
         instance=instance,
         run_config={
-            "ops": {"temperature_model": {"config": {"train_end": str(start - timedelta(days=1))}}}
+            "ops": {"temperature_model": {"config": {"train_end": str(start - timedelta(days=1))}}},
+            **QUIET_LOGS,
         },
     )
     if not model.success:
         return 1
-    pipeline = defs.get_job_def("pipeline_job")
+    pipeline = defs.resolve_job_def("pipeline_job")
     for city in cities:
         t0 = time.monotonic()
         result = pipeline.execute_in_process(
             instance=instance,
+            run_config=QUIET_LOGS,
             tags={
                 "dagster/asset_partition_range_start": str(city_day_key(city, start)),
                 "dagster/asset_partition_range_end": str(city_day_key(city, end)),

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from weather_trader.core.cities import get_city
 
 DECISION_HOUR_LOCAL_STD = 10
+FINAL_REPORT_HOUR_LOCAL_STD = 7
 """Replays decide at 10:00 local standard time on the day before the climate day."""
 
 
@@ -57,6 +58,19 @@ def decision_time(city_code: str, day: date) -> datetime:
     """
     tz = get_city(city_code).standard_tz
     local = datetime.combine(day - timedelta(days=1), time(DECISION_HOUR_LOCAL_STD), tzinfo=tz)
+    return local.astimezone(UTC)
+
+
+def final_report_expected_at(city_code: str, day: date) -> datetime:
+    """When ``day``'s final climate report is normally out: 07:00 local standard time next day.
+
+    Used where the real issue time is not known yet (a replay's own unexecuted trades).
+
+    Raises:
+        UnknownCityError: If the city is not registered.
+    """
+    tz = get_city(city_code).standard_tz
+    local = datetime.combine(day + timedelta(days=1), time(FINAL_REPORT_HOUR_LOCAL_STD), tzinfo=tz)
     return local.astimezone(UTC)
 
 

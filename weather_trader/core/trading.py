@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import datetime
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import ROUND_FLOOR, Decimal
 from typing import Literal
 
@@ -475,18 +475,75 @@ def decide_event(
     return [decided[i] for i in range(len(candidates))]
 
 
-def apply_decisions(state: RiskState, decisions: Sequence[Decision]) -> RiskState:
-    """The state after the taken decisions fill in full (for chaining events within a run)."""
-    event_exposure = dict(state.event_exposure)
-    held = dict(state.held)
-    total = state.total_exposure
-    for d in decisions:
-        if not d.taken:
-            continue
-        event_exposure[d.event_ticker] = event_exposure.get(d.event_ticker, ZERO) + d.exposure
-        held[(d.ticker, d.side)] = held.get((d.ticker, d.side), 0) + d.count
-        total += d.exposure
-    return replace(state, total_exposure=total, event_exposure=event_exposure, held=held)
+@dataclass(frozen=True)
+class Lot:
+    """Contracts bought at one time: a fill, or a taken decision a replay has not executed yet.
+
+    Attributes:
+        ticker: Market ticker.
+        event_ticker: Event ticker.
+        side: The side bought.
+        count: Contracts bought.
+        exposure: Money put at risk: cost plus fee.
+        bought_at: When they were bought.
+        settles_at: When the market settled (or is expected to); None while unknown.
+        pnl: Realised P&L once settled (payout - cost - fee); None before.
+    """
+
+    ticker: str
+    event_ticker: str
+    side: Side
+    count: int
+    exposure: Decimal
+    bought_at: datetime
+    settles_at: datetime | None = None
+    pnl: Decimal | None = None
+
+    def open_at(self, moment: datetime) -> bool:
+        """Whether the contracts were held, unsettled, at ``moment``."""
+        return self.bought_at <= moment and (self.settles_at is None or self.settles_at > moment)
+
+
+def risk_state_at(bankroll: Decimal, lots: Iterable[Lot], as_of: datetime) -> RiskState:
+    """The risk state as it was at ``as_of``: the same rule for live trading and for replays.
+
+    Lots bought by ``as_of`` and not settled by then are open exposure and holdings; the P&L of
+    lots settled on ``as_of``'s UTC day, up to ``as_of``, is today's realised P&L. A replay of
+    past days therefore sees the positions it would really have held, not today's.
+    """
+    exposure: dict[str, Decimal] = {}
+    held: dict[tuple[str, Side], int] = {}
+    realised = ZERO
+    today = as_of.astimezone(UTC).date()
+    for lot in lots:
+        if lot.open_at(as_of):
+            exposure[lot.event_ticker] = exposure.get(lot.event_ticker, ZERO) + lot.exposure
+            held[(lot.ticker, lot.side)] = held.get((lot.ticker, lot.side), 0) + lot.count
+        elif (
+            lot.pnl is not None
+            and lot.settles_at is not None
+            and lot.settles_at <= as_of
+            and lot.settles_at.astimezone(UTC).date() == today
+        ):
+            realised += lot.pnl
+    return RiskState(
+        bankroll=bankroll,
+        total_exposure=sum(exposure.values(), ZERO),
+        event_exposure=exposure,
+        realised_pnl_today=realised,
+        held=held,
+    )
+
+
+def lots_from_decisions(
+    decisions: Sequence[Decision], bought_at: datetime, settles_at: datetime
+) -> list[Lot]:
+    """Lots for the taken decisions, as if they filled in full at ``bought_at``."""
+    return [
+        Lot(d.ticker, d.event_ticker, d.side, d.count, d.exposure, bought_at, settles_at)
+        for d in decisions
+        if d.taken
+    ]
 
 
 def client_order_id(

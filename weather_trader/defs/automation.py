@@ -31,7 +31,7 @@ from dagster import (
 from weather_trader.core.cities import CITIES, KINDS
 from weather_trader.core.climate_day import climate_date_of
 from weather_trader.core.records import MarketSnapshot
-from weather_trader.defs.partitions import city_day_key, city_day_partitions
+from weather_trader.defs.partitions import city_day_key
 from weather_trader.defs.resources import (
     ClockResource,
     DatabaseResource,
@@ -48,7 +48,6 @@ forecast_job = define_asset_job(
     selection=AssetSelection.assets(
         "forecast_snapshots", "intraday_observations", "temperature_distribution"
     ),
-    partitions_def=city_day_partitions,
     description="Pull forecasts and observations and update the predictive distribution.",
 )
 trading_job = define_asset_job(
@@ -56,19 +55,16 @@ trading_job = define_asset_job(
     selection=AssetSelection.assets(
         "kalshi_markets", "bracket_probabilities", "trade_decisions", "orders"
     ),
-    partitions_def=city_day_partitions,
     description="Snapshot markets, price brackets, decide and execute.",
 )
 settlement_job = define_asset_job(
     "settlement_job",
     selection=AssetSelection.assets("climate_reports", "settlements", "forecast_scores"),
-    partitions_def=city_day_partitions,
     description="Store the climate report, settle positions and score the forecasts.",
 )
 pipeline_job = define_asset_job(
     "pipeline_job",
     selection=AssetSelection.all() - AssetSelection.assets("temperature_model"),
-    partitions_def=city_day_partitions,
     description="The whole partitioned graph, for backfills and replays over ranges.",
 )
 model_job = define_asset_job(

@@ -46,7 +46,7 @@ LISTING_HOUR = 10
 LONGSHOT_GAMMA = 0.8
 # Share of each model's systematic bias the crowd corrects: real traders know the well-known
 # model biases roughly (MOS, experience), so a crowd that knew none would be an easy mark.
-CROWD_BIAS_KNOWLEDGE = 0.6
+CROWD_BIAS_KNOWLEDGE = 0.8
 CROWD_BASE_WEIGHTS: dict[str, float] = {
     "gfs": 0.3,
     "ecmwf": 0.35,
@@ -180,7 +180,7 @@ class SimMarket:
             + 0.25 * self.noise.scalar_normal("crowd-jitter", city, kind, day.toordinal(), hour)
         )
         steps = min(max(math.ceil((end - as_of).total_seconds() / 43200), 1), 14)
-        sigma = 1.1 * float(self.world.error_sd(city, kind, ordinal, np.array([steps]))[0])
+        sigma = float(self.world.error_sd(city, kind, ordinal, np.array([steps]))[0])
         floor = cap = None
         if as_of > start:
             times = self.world.observation_times(city, day)

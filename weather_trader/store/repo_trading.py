@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pandas as pd
@@ -13,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from weather_trader.core.cities import Kind
 from weather_trader.core.records import Fill, OrderRequest, OrderResult
+from weather_trader.core.trading import Lot
 from weather_trader.store._util import (
     aware,
     check_kind,
@@ -31,21 +31,54 @@ from weather_trader.store.models import (
     Position,
     Settlement,
 )
-from weather_trader.store.schemas import OutcomeSide, PositionRecord, RiskSnapshot
+from weather_trader.store.schemas import OutcomeSide, PositionRecord
 
 DECISION_INPUT_COLUMNS = (
-    "kind", "as_of", "event_ticker", "ticker", "side", "p_model", "price", "ev_per_contract",
-    "edge", "count", "cost", "fee", "taken", "reason",
-)  # fmt: skip
+    "kind",
+    "as_of",
+    "event_ticker",
+    "ticker",
+    "side",
+    "p_model",
+    "price",
+    "ev_per_contract",
+    "edge",
+    "count",
+    "cost",
+    "fee",
+    "taken",
+    "reason",
+)
 DECISION_COLUMNS = ("city", "climate_date", *DECISION_INPUT_COLUMNS)
 ORDER_COLUMNS = (
-    "client_order_id", "city", "climate_date", "kind", "ticker", "side", "outcome_side", "count",
-    "price", "time_in_force", "status", "filled_count", "created_at", "reason",
-)  # fmt: skip
+    "client_order_id",
+    "city",
+    "climate_date",
+    "kind",
+    "ticker",
+    "side",
+    "outcome_side",
+    "count",
+    "price",
+    "time_in_force",
+    "status",
+    "filled_count",
+    "created_at",
+    "reason",
+)
 SETTLEMENT_INPUT_COLUMNS = (
-    "kind", "ticker", "outcome_side", "settled_value", "settled_yes", "count", "cost", "fees",
-    "payout", "pnl", "settled_at",
-)  # fmt: skip
+    "kind",
+    "ticker",
+    "outcome_side",
+    "settled_value",
+    "settled_yes",
+    "count",
+    "cost",
+    "fees",
+    "payout",
+    "pnl",
+    "settled_at",
+)
 PNL_COLUMNS = ("city", "climate_date", "markets", "contracts", "cost", "fees", "payout", "pnl")
 ONE = Decimal("1")
 
@@ -118,9 +151,14 @@ def decisions_for(session: Session, city: str, day: date, kind: Kind | None = No
     df = frame(session.execute(stmt.order_by("kind", "ticker", "side")).all(), DECISION_COLUMNS)
     return typed(
         df,
-        {"as_of": "datetime", "p_model": "float64", "edge": "float64", "count": "int64",
-         "taken": "bool"},
-    )  # fmt: skip
+        {
+            "as_of": "datetime",
+            "p_model": "float64",
+            "edge": "float64",
+            "count": "int64",
+            "taken": "bool",
+        },
+    )
 
 
 def record_order(
@@ -283,11 +321,18 @@ def _apply_fill(session: Session, order: Order, fill: Fill) -> None:
             select(Market.event_ticker).where(Market.ticker == order.ticker)
         )
         position = Position(
-            ticker=order.ticker, outcome_side=order.outcome_side, city=order.city,
-            climate_date=order.climate_date, kind=order.kind,
-            event_ticker=event_ticker or order.ticker.rsplit("-", 1)[0], count=0,
-            cost=Decimal("0"), fees=Decimal("0"), realized_pnl=Decimal("0"), settled=False,
-        )  # fmt: skip
+            ticker=order.ticker,
+            outcome_side=order.outcome_side,
+            city=order.city,
+            climate_date=order.climate_date,
+            kind=order.kind,
+            event_ticker=event_ticker or order.ticker.rsplit("-", 1)[0],
+            count=0,
+            cost=Decimal("0"),
+            fees=Decimal("0"),
+            realized_pnl=Decimal("0"),
+            settled=False,
+        )
         session.add(position)
     if position.settled:
         raise StoreError(f"fill {fill!r} on settled position {order.ticker} {order.outcome_side}")
@@ -308,10 +353,18 @@ def _apply_fill(session: Session, order: Order, fill: Fill) -> None:
 
 def _to_position(p: Position) -> PositionRecord:
     return PositionRecord(
-        ticker=p.ticker, outcome_side=p.outcome_side, city=p.city, climate_date=p.climate_date,
-        kind=p.kind, event_ticker=p.event_ticker, count=p.count, cost=p.cost, fees=p.fees,
-        realized_pnl=p.realized_pnl, settled=p.settled,
-    )  # fmt: skip
+        ticker=p.ticker,
+        outcome_side=p.outcome_side,
+        city=p.city,
+        climate_date=p.climate_date,
+        kind=p.kind,
+        event_ticker=p.event_ticker,
+        count=p.count,
+        cost=p.cost,
+        fees=p.fees,
+        realized_pnl=p.realized_pnl,
+        settled=p.settled,
+    )
 
 
 def positions_for(
@@ -331,32 +384,55 @@ def positions_for(
     return [_to_position(p) for p in session.scalars(stmt)]
 
 
-def risk_snapshot(session: Session, bankroll: Decimal, today: date) -> RiskSnapshot:
-    """Current risk for the trading rule: open exposure, per-event exposure, today's P&L, holdings.
+def position_lots(session: Session) -> list[Lot]:
+    """Every bought fill as a :class:`~weather_trader.core.trading.Lot`, with its settlement.
 
-    Args:
-        session: The session.
-        bankroll: The configured bankroll in dollars.
-        today: The UTC day whose settlement P&L counts as today's realised P&L.
+    A lot settles when its position's settlement was recorded (``settled_at``), and its P&L is
+    its share of that settlement. Sells are not lots (the trading rule only buys).
     """
-    exposure: dict[str, Decimal] = defaultdict(Decimal)
-    held: dict[tuple[str, OutcomeSide], int] = {}
-    for p in positions_for(session, open_only=True):
-        exposure[p.event_ticker] += p.cost
-        held[(p.ticker, p.outcome_side)] = p.count
-    start = datetime.combine(today, time(), tzinfo=UTC)
-    realized = session.scalar(
-        select(func.coalesce(func.sum(Settlement.pnl), 0)).where(
-            Settlement.settled_at >= start, Settlement.settled_at < start + timedelta(days=1)
+    stmt = (
+        select(
+            FillRow,
+            Order.outcome_side,
+            Position.event_ticker,
+            Settlement.settled_at,
+            Settlement.settled_yes,
+        )
+        .join(Order, Order.client_order_id == FillRow.client_order_id)
+        .join(
+            Position,
+            (Position.ticker == FillRow.ticker) & (Position.outcome_side == Order.outcome_side),
+        )
+        .outerjoin(
+            Settlement,
+            (Settlement.ticker == FillRow.ticker) & (Settlement.outcome_side == Order.outcome_side),
+        )
+        .where(
+            ((FillRow.side == "bid") & (Order.outcome_side == "yes"))
+            | ((FillRow.side == "ask") & (Order.outcome_side == "no"))
         )
     )
-    return RiskSnapshot(
-        bankroll=money(bankroll, "bankroll"),
-        open_exposure=money(sum(exposure.values(), Decimal("0"))),
-        exposure_by_event=dict(exposure),
-        realized_pnl_today=money(realized),
-        held=held,
-    )
+    lots = []
+    for fill, outcome_side, event_ticker, settled_at, settled_yes in session.execute(stmt):
+        price = fill.price if outcome_side == "yes" else ONE - fill.price
+        exposure = fill.count * price + fill.fee
+        pnl = None
+        if settled_at is not None:
+            won = (outcome_side == "yes") == settled_yes
+            pnl = (Decimal(fill.count) if won else Decimal(0)) - exposure
+        lots.append(
+            Lot(
+                fill.ticker,
+                event_ticker,
+                outcome_side,
+                fill.count,
+                exposure,
+                fill.filled_at,
+                settled_at,
+                pnl,
+            )
+        )
+    return lots
 
 
 def replace_settlements(

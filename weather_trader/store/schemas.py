@@ -5,7 +5,6 @@ Money is ``Decimal`` dollars; datetimes are timezone-aware UTC.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any, Literal
@@ -80,27 +79,3 @@ class ModelVersionRecord(_Record):
     created_at: AwareDatetime
     params: dict[str, Any] = Field(default_factory=dict)
     metrics: dict[str, Any] = Field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class RiskSnapshot:
-    """What the trading rule needs to know about current risk.
-
-    Attributes:
-        bankroll: The configured bankroll in dollars (passed through).
-        open_exposure: Cost basis of every unsettled position, in dollars.
-        exposure_by_event: Cost basis of unsettled positions per event ticker.
-        realized_pnl_today: Settlement P&L (net of fees) settled on ``today`` (UTC).
-        held: Contracts held per ``(ticker, outcome_side)`` in unsettled positions.
-    """
-
-    bankroll: Decimal
-    open_exposure: Decimal
-    exposure_by_event: dict[str, Decimal] = field(default_factory=dict)
-    realized_pnl_today: Decimal = Decimal("0")
-    held: dict[tuple[str, OutcomeSide], int] = field(default_factory=dict)
-
-    @property
-    def available(self) -> Decimal:
-        """Bankroll not tied up in open positions."""
-        return self.bankroll - self.open_exposure

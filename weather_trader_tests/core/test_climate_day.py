@@ -11,6 +11,7 @@ from weather_trader.core.climate_day import (
     climate_date_of,
     climate_day_window,
     decision_time,
+    final_report_expected_at,
     lead_days,
     pipeline_as_of,
 )
@@ -129,3 +130,11 @@ def test_unknown_city() -> None:
         climate_day_window("XXX", date(2026, 7, 4))
     with pytest.raises(UnknownCityError):
         decision_time("XXX", date(2026, 7, 4))
+
+
+def test_final_report_expected_next_morning_standard_time() -> None:
+    # 07:00 EST on 2026-07-05 is 12:00 UTC (no daylight time for climate days).
+    assert final_report_expected_at("NYC", date(2026, 7, 4)) == datetime(2026, 7, 5, 12, tzinfo=UTC)
+    assert final_report_expected_at("LAX", date(2026, 1, 31)) == datetime(
+        2026, 2, 1, 15, tzinfo=UTC
+    )

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -11,11 +11,11 @@ from weather_trader.core.fees import SeriesFees
 from weather_trader.core.records import BookLevel, MarketSnapshot
 from weather_trader.core.trading import (
     Decision,
+    Lot,
     MarketQuote,
     RiskLimits,
     RiskState,
     TradingError,
-    apply_decisions,
     client_order_id,
     decide_event,
     ev_no,
@@ -23,8 +23,10 @@ from weather_trader.core.trading import (
     expected_value_per_contract,
     kelly_contracts,
     kelly_fraction,
+    lots_from_decisions,
     order_from_decision,
     quote_from_snapshot,
+    risk_state_at,
     unit_fee_rate,
 )
 
@@ -357,15 +359,36 @@ def test_decide_event_is_deterministic_and_pure() -> None:
     assert state.event_exposure == {EVENT: D("3")}  # not mutated
 
 
-def test_apply_decisions() -> None:
+def test_taken_lots_count_so_the_same_edge_is_not_bought_twice() -> None:
+    at = datetime(2026, 7, 3, 15, tzinfo=UTC)
     decisions = decide_event([quote()], [0.6], RICH, LOOSE)
-    after = apply_decisions(RICH, decisions)
+    lots = lots_from_decisions(decisions, at, at + timedelta(days=1))
+    after = risk_state_at(RICH.bankroll, lots, at)
     assert after.held_count(f"{EVENT}-B88.5", "yes") == 82
     assert after.exposure_of(EVENT) == D("42.44") == after.total_exposure
-    # Re-deciding from the new state does not buy the same edge again.
     again = decide_event([quote()], [0.6], after, LOOSE)
     assert again[0].reason == "already_held"
-    assert RICH.held == {}
+
+
+def test_risk_state_at_is_point_in_time() -> None:
+    t0 = datetime(2026, 7, 3, 15, tzinfo=UTC)
+    won = Lot("T1", "E1", "yes", 10, D("4.10"), t0, t0 + timedelta(hours=20), pnl=D("5.90"))
+    lost = Lot("T2", "E2", "no", 5, D("3.05"), t0 + timedelta(hours=2), t0 + timedelta(hours=22),
+               pnl=D("-3.05"))  # fmt: skip
+    unsettled = Lot("T3", "E2", "no", 1, D("0.50"), t0 + timedelta(hours=3))
+    lots = [won, lost, unsettled]
+    before = risk_state_at(D("100"), lots, t0 - timedelta(minutes=1))
+    assert before.total_exposure == 0 and before.held == {}
+    mid = risk_state_at(D("100"), lots, t0 + timedelta(hours=4))
+    assert mid.total_exposure == D("7.65")
+    assert mid.event_exposure == {"E1": D("4.10"), "E2": D("3.55")}
+    assert mid.held == {("T1", "yes"): 10, ("T2", "no"): 5, ("T3", "no"): 1}
+    assert mid.realised_pnl_today == 0
+    later = risk_state_at(D("100"), lots, t0 + timedelta(hours=23))  # 2026-07-04 14:00 UTC
+    assert later.total_exposure == D("0.50") and later.held == {("T3", "no"): 1}
+    assert later.realised_pnl_today == D("2.85")  # both settled on 2026-07-04 (UTC)
+    next_day = risk_state_at(D("100"), lots, t0 + timedelta(days=2))
+    assert next_day.realised_pnl_today == 0
 
 
 # -- orders ----------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from weather_trader.core.records import OrderResult
+from weather_trader.core.trading import risk_state_at
 from weather_trader.store.db import StoreError, session_scope
 from weather_trader.store.models import FillRow
 from weather_trader.store.repo import (
@@ -20,13 +21,13 @@ from weather_trader.store.repo import (
     order_exists,
     orders_for,
     pnl_summary,
+    position_lots,
     positions_for,
     record_fills,
     record_order,
     replace_decisions,
     replace_markets,
     replace_settlements,
-    risk_snapshot,
 )
 from weather_trader_tests.store.factories import DAY, EVENT, T0, fill, order, snapshot
 
@@ -217,9 +218,8 @@ def test_settlement_marks_positions_and_is_idempotent(session: Session) -> None:
         record_fills(session, [fill(filled_at=T0 + timedelta(hours=2))])
 
 
-def test_risk_snapshot(session: Session) -> None:
-    empty = risk_snapshot(session, Decimal("1000"), DAY)
-    assert (empty.open_exposure, empty.exposure_by_event, empty.held) == (Decimal("0"), {}, {})
+def test_position_lots_give_the_point_in_time_risk(session: Session) -> None:
+    assert position_lots(session) == []
     replace_markets(session, "NYC", DAY, [snapshot(), snapshot("T71", "greater", 71, None)])
     _order(session)
     other = "wt-NYC-26MAY12-T71-no-1"
@@ -228,18 +228,23 @@ def test_risk_snapshot(session: Session) -> None:
         session,
         [fill(), fill(other, ticker=f"{EVENT}-T71", side="ask", count=2, price=Decimal("0.80"))],
     )
-    risk = risk_snapshot(session, Decimal("1000"), SETTLED_AT.date())
-    assert risk.open_exposure == Decimal("3.9")  # 10 x 0.35 + 2 x 0.20
-    assert risk.exposure_by_event == {EVENT: Decimal("3.9")}
+    lots = position_lots(session)
+    filled_at = T0 + timedelta(minutes=1)
+    risk = risk_state_at(Decimal("1000"), lots, filled_at)
+    assert risk.total_exposure == Decimal("4.22")  # 10 x 0.35 + 0.16 fee, 2 x 0.20 + 0.16 fee
+    assert risk.event_exposure == {EVENT: Decimal("4.22")}
     assert risk.held == {(TICKER, "yes"): 10, (f"{EVENT}-T71", "no"): 2}
-    assert risk.realized_pnl_today == Decimal("0")
-    assert risk.available == Decimal("996.1")
+    assert risk_state_at(Decimal("1000"), lots, T0).total_exposure == 0  # before the fills
     replace_settlements(session, "NYC", DAY, _settlements("-3.66", settled_yes=False))
-    risk = risk_snapshot(session, Decimal("1000"), SETTLED_AT.date())
-    assert risk.open_exposure == Decimal("0.4")
-    assert risk.held == {(f"{EVENT}-T71", "no"): 2}
-    assert risk.realized_pnl_today == Decimal("-3.66")
-    assert risk_snapshot(session, Decimal("1000"), DAY).realized_pnl_today == Decimal("0")
+    lots = position_lots(session)
+    still_open_then = risk_state_at(Decimal("1000"), lots, SETTLED_AT - timedelta(seconds=1))
+    assert still_open_then.total_exposure == Decimal("4.22")
+    after = risk_state_at(Decimal("1000"), lots, SETTLED_AT)
+    assert after.total_exposure == Decimal("0.56")
+    assert after.held == {(f"{EVENT}-T71", "no"): 2}
+    assert after.realised_pnl_today == Decimal("-3.66")
+    next_day = risk_state_at(Decimal("1000"), lots, SETTLED_AT + timedelta(days=1))
+    assert next_day.realised_pnl_today == 0
 
 
 def test_fill_and_event_commit_together_or_not_at_all(engine: Engine) -> None:

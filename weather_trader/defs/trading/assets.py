@@ -14,14 +14,14 @@ from dagster import (
 
 from weather_trader.core.brackets import Bracket
 from weather_trader.core.cities import KINDS
-from weather_trader.core.climate_day import pipeline_as_of
+from weather_trader.core.climate_day import final_report_expected_at, pipeline_as_of
 from weather_trader.core.trading import (
     Decision,
-    RiskState,
-    apply_decisions,
     decide_event,
+    lots_from_decisions,
     order_from_decision,
     quote_from_snapshot,
+    risk_state_at,
 )
 from weather_trader.defs.common import KINDS_TAG, PARTITIONED, city_days
 from weather_trader.defs.resources import (
@@ -66,22 +66,22 @@ def trade_decisions(
     trading: TradingConfigResource,
     clock: ClockResource,
 ) -> MaterializeResult:
-    """Decide each partition's trades against current positions and the risk limits."""
+    """Decide each partition's trades against the positions held at its pipeline instant.
+
+    The risk state is point-in-time: the lots bought and not yet settled at ``as_of``. A range
+    run decides its days in order before any is executed, so its own earlier taken decisions
+    count as lots too, settling when their final report is normally out.
+    """
     limits, bankroll, now = trading.limits(), Decimal(trading.bankroll), clock.now()
     max_forecast_age = timedelta(hours=trading.max_forecast_age_hours)
     taken = candidates = stale_partitions = 0
     reasons: dict[str, int] = {}
+    with database.session() as session:
+        lots = repo.position_lots(session)
     for city, day, _ in city_days(context):
         as_of = pipeline_as_of(city, day, now)
+        settles_at = final_report_expected_at(city, day)
         with database.session() as session:
-            risk = repo.risk_snapshot(session, bankroll, as_of.date())
-            state = RiskState(
-                bankroll=bankroll,
-                total_exposure=risk.open_exposure,
-                event_exposure=risk.exposure_by_event,
-                realised_pnl_today=risk.realized_pnl_today,
-                held=risk.held,
-            )
             forecasts = repo.forecasts_as_of(session, city, day, as_of)
             frames = []
             for kind in KINDS:
@@ -96,10 +96,11 @@ def trade_decisions(
                     or as_of - issued.max().to_pydatetime() > max_forecast_age
                     or any(as_of - s.captured_at > MAX_BOOK_AGE for s in snapshots.values())
                 )
+                state = risk_state_at(bankroll, lots, as_of)
                 decisions = decide_event(
                     quotes, probs["p_model"].tolist(), state, limits, stale_inputs=stale
                 )
-                state = apply_decisions(state, decisions)
+                lots += lots_from_decisions(decisions, as_of, settles_at)
                 stale_partitions += stale
                 frames.append(_decision_rows(decisions, kind, as_of))
                 for d in decisions:

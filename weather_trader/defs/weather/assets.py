@@ -120,6 +120,9 @@ def intraday_observations(
 
 @asset(
     **PARTITIONED,
+    # The check compares the final report with the stored observations: in a run with both,
+    # they must be stored first (without this edge Dagster ran climate_reports first).
+    deps=["intraday_observations"],
     group_name="weather",
     kinds=KINDS_TAG,
     pool="weather_api",

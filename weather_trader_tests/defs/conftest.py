@@ -1,0 +1,53 @@
+"""Fixtures of the Dagster wiring tests: settings on a temp home, an ephemeral Dagster instance
+and a seeded archive with a trained model (helpers live in :mod:`.support`).
+
+The domain database comes from the ``engine`` fixture one level up, so every test using it runs
+on SQLite and, when ``WEATHER_TRADER_TEST_POSTGRES_URL`` is set, on Postgres too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import dagster as dg
+import pytest
+from sqlalchemy import Engine
+
+from weather_trader.defs import resources as resources_module
+from weather_trader.settings import Settings
+from weather_trader_tests.defs.support import CITY, DAY, HISTORY_DAYS, Pipeline, seed_history
+
+
+@pytest.fixture(autouse=True)
+def fresh_paper_broker() -> Iterator[None]:
+    """The sim broker is a process-wide singleton that remembers order ids and taken
+    liquidity; every test starts and ends with a new one so tests cannot leak into each other."""
+    resources_module._paper_broker.cache_clear()
+    yield
+    resources_module._paper_broker.cache_clear()
+
+
+@pytest.fixture
+def settings(engine: Engine, tmp_path: Path) -> Settings:
+    """Sim-mode settings: a temp home (model store) and the parametrised domain database."""
+    return Settings(
+        home=tmp_path / "home", database_url=engine.url.render_as_string(hide_password=False)
+    )
+
+
+@pytest.fixture
+def instance() -> Iterator[dg.DagsterInstance]:
+    """An in-memory Dagster instance."""
+    with dg.DagsterInstance.ephemeral() as inst:
+        yield inst
+
+
+@pytest.fixture
+def pipeline(settings: Settings, engine: Engine, instance: dg.DagsterInstance) -> Pipeline:
+    """NYC's archive for the ``HISTORY_DAYS`` before ``DAY`` and a model trained on it."""
+    seed_history(engine, [CITY], DAY - timedelta(days=HISTORY_DAYS), DAY - timedelta(days=1))
+    p = Pipeline(settings=settings, engine=engine, instance=instance)
+    p.train(DAY - timedelta(days=1))
+    return p

@@ -1,0 +1,108 @@
+"""Helpers of the Dagster wiring tests: a seeded archive, a trained model and partition runs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import dagster as dg
+from sqlalchemy import Engine, select
+
+from weather_trader.core.records import ClimateReport
+from weather_trader.definitions import build_definitions
+from weather_trader.defs.forecasting.assets import temperature_model
+from weather_trader.defs.partitions import city_day_key
+from weather_trader.defs.resources import build_resources
+from weather_trader.settings import Settings
+from weather_trader.sim.sources import history_frames
+from weather_trader.sim.world import build_sim
+from weather_trader.store import repo
+from weather_trader.store.db import session_scope
+from weather_trader.store.models import Settlement
+
+DAY = date(2026, 3, 10)
+"""A settled climate day, far enough in the past that every report about it is out."""
+HISTORY_DAYS = 60
+"""Days of archive seeded before ``DAY`` (enough for the predictor's bias and spread)."""
+CITY = "NYC"
+
+
+def key(city: str, day: date) -> str:
+    """The partition key string of ``city``'s climate day ``day``."""
+    return str(city_day_key(city, day))
+
+
+def seed_history(
+    engine: Engine, cities: list[str], start: date, end: date, reports: bool = True
+) -> None:
+    """Append the sim's point-in-time forecast archive (deterministic models, leads 0-2) for
+    the climate days ``start..end`` and, unless ``reports`` is False, their climate reports."""
+    weather, _ = build_sim(Settings().sim_seed)
+    forecasts, report_frame = history_frames(weather.world, cities, start, end, members=False)
+    with session_scope(engine) as session:
+        repo.append_forecast_frame(session, forecasts)
+        if reports:
+            repo.upsert_climate_reports(
+                session, (ClimateReport(**row) for row in report_frame.to_dict("records"))
+            )
+
+
+def settlement_rows(engine: Engine, city: str, day: date) -> list[Settlement]:
+    """The stored settlements of a city-day, by ticker and side."""
+    with session_scope(engine) as session:
+        stmt = (
+            select(Settlement)
+            .where(Settlement.city == city, Settlement.climate_date == day)
+            .order_by(Settlement.ticker, Settlement.outcome_side)
+        )
+        return list(session.scalars(stmt))
+
+
+@dataclass
+class Pipeline:
+    """A seeded archive with a trained model, and helpers to run partitions against it."""
+
+    settings: Settings
+    engine: Engine
+    instance: dg.DagsterInstance
+    model_version: str = ""
+    resources: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.resources = build_resources(self.settings)
+
+    @property
+    def definitions(self) -> dg.Definitions:
+        """The code location bound to these settings."""
+        return build_definitions(self.settings)
+
+    def partitioned_assets(self) -> list[dg.AssetsDefinition]:
+        """Every partitioned asset of the code location (the whole graph but the model)."""
+        return [a for a in self.definitions.assets if a.partitions_def is not None]
+
+    def train(self, train_end: date) -> dg.ExecuteInProcessResult:
+        """Materialise ``temperature_model`` on the archive up to ``train_end``."""
+        result = dg.materialize(
+            [temperature_model],
+            resources=self.resources,
+            instance=self.instance,
+            run_config={"ops": {"temperature_model": {"config": {"train_end": str(train_end)}}}},
+        )
+        assert result.success
+        metadata = result.asset_materializations_for_node("temperature_model")[0].metadata
+        self.model_version = metadata["version"].value
+        return result
+
+    def run(
+        self, partition_key: str, raise_on_error: bool = True, **overrides: Any
+    ) -> dg.ExecuteInProcessResult:
+        """Materialise every partitioned asset for one partition; ``overrides`` replace
+        resources by name."""
+        return dg.materialize(
+            self.partitioned_assets(),
+            partition_key=partition_key,
+            resources={**self.resources, **overrides},
+            instance=self.instance,
+            raise_on_error=raise_on_error,
+        )

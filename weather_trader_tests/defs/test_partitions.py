@@ -1,0 +1,207 @@
+"""The city x climate-day partitions and every partition mapping of the asset graph."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import dagster as dg
+import pytest
+from dagster import AllPartitionMapping, AssetKey, MultiPartitionKey, PartitionKeyRange
+
+from weather_trader.core.cities import CITIES
+from weather_trader.definitions import defs
+from weather_trader.defs.automation import live_partitions
+from weather_trader.defs.partitions import (
+    FIRST_CLIMATE_DAY,
+    city_day_key,
+    city_day_partitions,
+    date_partitions,
+    split_key,
+)
+
+NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
+
+
+def test_key_format_is_city_pipe_date() -> None:
+    key = city_day_key("NYC", date(2026, 11, 27))
+    assert isinstance(key, MultiPartitionKey)
+    assert str(key) == "NYC|2026-11-27"
+    assert key.keys_by_dimension == {"city": "NYC", "date": "2026-11-27"}
+    assert [d.name for d in city_day_partitions.partitions_defs] == ["city", "date"]
+
+
+@pytest.mark.parametrize("city", sorted(CITIES))
+def test_split_key_round_trips(city: str) -> None:
+    day = date(2026, 2, 28)
+    key = city_day_key(city, day)
+    assert split_key(key) == (city, day)
+    assert split_key(str(key)) == (city, day)
+    assert city_day_key(*split_key(str(key))) == key
+
+
+def test_split_key_rejects_a_malformed_key() -> None:
+    with pytest.raises(ValueError):
+        split_key("NYC-2026-11-27")
+    with pytest.raises(ValueError):
+        split_key("NYC|2026-13-01")
+
+
+def test_every_registered_city_is_a_partition() -> None:
+    assert city_partition_keys() == sorted(CITIES)
+
+
+def city_partition_keys() -> list[str]:
+    return city_day_partitions.get_partitions_def_for_dimension("city").get_partition_keys()
+
+
+def test_first_partition_is_the_first_climate_day() -> None:
+    with dg.partition_loading_context(effective_dt=NOW):
+        first = city_day_partitions.get_first_partition_key()
+    assert split_key(first) == (min(CITIES), date.fromisoformat(FIRST_CLIMATE_DAY))
+
+
+def test_end_offset_includes_tomorrow_but_not_the_day_after() -> None:
+    """Computed from the definition: at any instant the last date is tomorrow (UTC)."""
+    for hour in range(24):
+        now = NOW.replace(hour=hour)
+        today = now.date()
+        with dg.partition_loading_context(effective_dt=now):
+            assert date_partitions.get_last_partition_key() == str(today + timedelta(days=1))
+            assert city_day_partitions.has_partition_key(str(city_day_key("LAX", today)))
+            assert city_day_partitions.has_partition_key(
+                str(city_day_key("NYC", today + timedelta(days=1)))
+            )
+            assert not city_day_partitions.has_partition_key(
+                str(city_day_key("NYC", today + timedelta(days=2)))
+            )
+
+
+def test_live_partitions_always_exist() -> None:
+    """Each city's today and tomorrow (in its standard time) are partitions at every hour,
+    so the schedule and the trading sensor never request a key Dagster would reject."""
+    start = datetime(2026, 3, 7, 0, 30, tzinfo=UTC)  # spans a DST change: must not matter
+    for hours in range(0, 72):
+        now = start + timedelta(hours=hours)
+        with dg.partition_loading_context(effective_dt=now):
+            keys = [str(key) for _, key in live_partitions(now)]
+            missing = [k for k in keys if not city_day_partitions.has_partition_key(k)]
+        assert len(keys) == 2 * len(CITIES)
+        assert not missing, f"{now}: {missing}"
+
+
+# -- partition mappings -------------------------------------------------------------------------
+
+
+EXPECTED_EDGES = {
+    ("forecast_snapshots", "temperature_distribution"),
+    ("temperature_model", "temperature_distribution"),
+    ("intraday_observations", "climate_reports"),
+    ("temperature_distribution", "bracket_probabilities"),
+    ("kalshi_markets", "bracket_probabilities"),
+    ("bracket_probabilities", "trade_decisions"),
+    ("forecast_snapshots", "trade_decisions"),
+    ("trade_decisions", "orders"),
+    ("orders", "settlements"),
+    ("climate_reports", "settlements"),
+    ("settlements", "forecast_scores"),
+    ("bracket_probabilities", "forecast_scores"),
+}
+
+
+def graph_edges() -> list[tuple[AssetKey, AssetKey]]:
+    graph = defs.resolve_asset_graph()
+    return sorted(
+        (parent, node.key) for node in graph.asset_nodes for parent in node.parent_keys
+    )
+
+
+def test_graph_has_exactly_the_designed_edges() -> None:
+    edges = {(p.to_user_string(), c.to_user_string()) for p, c in graph_edges()}
+    assert edges == EXPECTED_EDGES
+
+
+def sample_keys() -> list[str]:
+    """First, last and middle partitions, every city, and both ends of the date range."""
+    with dg.partition_loading_context(effective_dt=NOW):
+        keys = city_day_partitions.get_partition_keys()
+        last_day = date.fromisoformat(date_partitions.get_last_partition_key())
+    first_day = date.fromisoformat(FIRST_CLIMATE_DAY)
+    picks = {keys[0], keys[-1], keys[len(keys) // 2]}
+    for city in CITIES:
+        picks |= {str(city_day_key(city, first_day)), str(city_day_key(city, last_day))}
+    return sorted(picks)
+
+
+def sample_ranges() -> list[PartitionKeyRange]:
+    """A month of one city's days (what backfills run) and the ranges at both ends."""
+    first = date.fromisoformat(FIRST_CLIMATE_DAY)
+    last = NOW.date() + timedelta(days=1)
+    return [
+        PartitionKeyRange(
+            str(city_day_key("NYC", date(2026, 3, 1))), str(city_day_key("NYC", date(2026, 3, 30)))
+        ),
+        PartitionKeyRange(
+            str(city_day_key("AUS", first)), str(city_day_key("AUS", first + timedelta(days=6)))
+        ),
+        PartitionKeyRange(
+            str(city_day_key("PHL", last - timedelta(days=6))), str(city_day_key("PHL", last))
+        ),
+    ]
+
+
+EDGES = graph_edges()
+
+
+@pytest.mark.parametrize(
+    ("parent_key", "child_key"),
+    EDGES,
+    ids=[f"{p.to_user_string()}->{c.to_user_string()}" for p, c in EDGES],
+)
+def test_every_edge_maps_partitions(parent_key: AssetKey, child_key: AssetKey) -> None:
+    """Partitioned -> partitioned edges map each key (and each range) to itself, both ways;
+    an unpartitioned parent feeds every child partition."""
+    graph = defs.resolve_asset_graph()
+    mapping = graph.get_partition_mapping(child_key, parent_key)
+    assert graph.get(child_key).partitions_def == city_day_partitions
+    if graph.get(parent_key).partitions_def is None:
+        assert isinstance(mapping, AllPartitionMapping)
+        with dg.partition_loading_context(effective_dt=NOW):
+            children = graph.get_child_partition_keys_of_parent(None, parent_key, child_key)
+            assert set(children) == set(city_day_partitions.get_partition_keys())
+        return
+    assert graph.get(parent_key).partitions_def == city_day_partitions
+    with dg.partition_loading_context(effective_dt=NOW):
+        for key in sample_keys():
+            up = graph.get_parent_partition_keys_for_child(key, parent_key, child_key)
+            assert set(up.partitions_subset.get_partition_keys()) == {key}
+            assert not up.required_but_nonexistent_subset.get_partition_keys()
+            down = graph.get_child_partition_keys_of_parent(key, parent_key, child_key)
+            assert set(down) == {key}
+        for key_range in sample_ranges():
+            keys = city_day_partitions.get_partition_keys_in_range(key_range)
+            assert len(keys) in (7, 30)
+            subset = city_day_partitions.subset_with_partition_keys(keys)
+            up = mapping.get_upstream_mapped_partitions_result_for_partitions(
+                subset, city_day_partitions, city_day_partitions
+            )
+            assert set(up.partitions_subset.get_partition_keys()) == set(keys)
+            assert not up.required_but_nonexistent_subset.get_partition_keys()
+            down = mapping.get_downstream_partitions_for_partitions(
+                subset, city_day_partitions, city_day_partitions
+            )
+            assert set(down.get_partition_keys()) == set(keys)
+
+
+def test_unpartitioned_model_feeds_every_distribution_partition() -> None:
+    graph = defs.resolve_asset_graph()
+    model, dist = AssetKey("temperature_model"), AssetKey("temperature_distribution")
+    assert graph.get(model).partitions_def is None
+    assert isinstance(graph.get_partition_mapping(dist, model), AllPartitionMapping)
+    with dg.partition_loading_context(effective_dt=NOW):
+        children = graph.get_child_partition_keys_of_parent(None, model, dist)
+        assert set(children) == set(city_day_partitions.get_partition_keys())
+        assert len(children) == len(CITIES) * (
+            (NOW.date() + timedelta(days=1) - date.fromisoformat(FIRST_CLIMATE_DAY)).days + 1
+        )
+        parents = graph.get_parents_partitions(dist, "NYC|2026-03-10")
+    assert model in {p.asset_key for p in parents.parent_partitions}
