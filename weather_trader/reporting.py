@@ -8,7 +8,6 @@ from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
-from weather_trader.core.brackets import Bracket
 from weather_trader.core.cities import KINDS, Kind
 from weather_trader.core.scoring import event_brier
 from weather_trader.store import repo
@@ -42,10 +41,7 @@ def event_scores(session: Session, city: str, day: date) -> list[EventScore]:
         snapshots = {s.ticker: s for s in repo.market_snapshots(session, city, day, kind)}
         if value is None or probs.empty or set(probs["ticker"]) - set(snapshots):
             continue
-        brackets = [
-            Bracket(s.strike_type, s.floor_strike, s.cap_strike)
-            for s in (snapshots[t] for t in probs["ticker"])
-        ]
+        brackets = [snapshots[t].bracket for t in probs["ticker"]]
         yes_index = next(i for i, b in enumerate(brackets) if b.settles_yes(value))
         market = probs["p_market"].to_numpy(dtype=float)
         scores.append(

@@ -93,3 +93,36 @@ class NormalTemperature:
     def sample(self, rng: np.random.Generator, size: int | None = None) -> float | np.ndarray:
         """Draw temperature(s) with the caller's generator (keeps simulations reproducible)."""
         return rng.normal(self.mu, self.sigma, size=size)
+
+
+@dataclass(frozen=True)
+class ObservedBoundTemperature:
+    """A day's high or low once part of the climate day has been observed.
+
+    The day's high can no longer end below the running maximum (``floor``), nor its low above
+    the running minimum (``cap``): the result is ``max(X, floor)`` or ``min(X, cap)`` with ``X``
+    the forecast distribution, so brackets the observations ruled out get probability 0.
+
+    Attributes:
+        base: The forecast distribution of the temperature.
+        floor: Running maximum so far (for a daily high), or None.
+        cap: Running minimum so far (for a daily low), or None.
+    """
+
+    base: TemperatureDistribution
+    floor: float | None = None
+    cap: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.floor is not None and self.cap is not None and self.floor > self.cap:
+            raise DistributionError(f"floor {self.floor} above cap {self.cap}")
+
+    def cdf(self, x: float | np.ndarray) -> float | np.ndarray:
+        """P(T <= x) of the bounded temperature ``T``."""
+        xs = np.asarray(x, dtype=float)
+        out = np.asarray(self.base.cdf(xs), dtype=float)
+        if self.floor is not None:
+            out = np.where(xs < self.floor, 0.0, out)
+        if self.cap is not None:
+            out = np.where(xs >= self.cap, 1.0, out)
+        return float(out) if np.ndim(out) == 0 else out

@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from weather_trader.core.brackets import Bracket
 from weather_trader.core.cities import Kind
 
 OrderSide = Literal["bid", "ask"]
@@ -110,6 +111,27 @@ class MarketSnapshot(_Record):
     def yes_ask(self) -> Decimal:
         """Best YES ask in dollars (1 - best NO bid); 1 when nobody offers."""
         return Decimal("1") - self.no_bids[0].price if self.no_bids else Decimal("1")
+
+    @property
+    def mid(self) -> Decimal:
+        """Midpoint of the best YES bid and ask: the market's price of YES."""
+        return (self.yes_bid + self.yes_ask) / 2
+
+    @property
+    def bracket(self) -> Bracket:
+        """The temperatures for which this market settles YES (checked against the ticker).
+
+        Raises:
+            BracketError: If the strikes do not form a valid bracket or contradict the ticker.
+        """
+        return Bracket.from_kalshi_market(
+            {
+                "ticker": self.ticker,
+                "strike_type": self.strike_type,
+                "floor_strike": self.floor_strike,
+                "cap_strike": self.cap_strike,
+            }
+        )
 
 
 class OrderRequest(_Record):

@@ -84,20 +84,8 @@ def event_log_loss(probs: Sequence[float], yes_index: int, eps: float = 1e-15) -
     return -math.log(max(float(p[int(yes_index)]), eps))
 
 
-def settle_pnl(
-    side: Side, count: int, price_paid: Decimal, fee: Decimal, settled_yes: bool
-) -> Decimal:
-    """Realised P&L of bought contracts at settlement.
-
-    YES pays $1 a contract when the market settles YES, NO pays $1 when it settles NO;
-    ``P&L = payout - count * price_paid - fee``.
-
-    Args:
-        side: ``"yes"`` or ``"no"``: the side bought.
-        count: Contracts held (>= 0).
-        price_paid: Price per contract of that side in dollars.
-        fee: Fees paid on the position.
-        settled_yes: Whether the market settled YES.
+def settlement_payout(side: Side, count: int, settled_yes: bool) -> Decimal:
+    """Dollars paid at settlement: $1 a contract when the side bought wins, else nothing.
 
     Raises:
         ScoringError: On an unknown side or a negative count.
@@ -106,8 +94,21 @@ def settle_pnl(
         raise ScoringError(f"side must be 'yes' or 'no', got {side!r}")
     if isinstance(count, bool) or not isinstance(count, int) or count < 0:
         raise ScoringError(f"count must be a non-negative int, got {count!r}")
-    price = to_decimal(price_paid, "price_paid")
-    fee = to_decimal(fee, "fee")
-    won = (side == "yes") == bool(settled_yes)
-    payout = Decimal(count) if won else Decimal(0)
-    return payout - count * price - fee
+    return Decimal(count) if (side == "yes") == bool(settled_yes) else Decimal(0)
+
+
+def settle_pnl(side: Side, count: int, cost: Decimal, fee: Decimal, settled_yes: bool) -> Decimal:
+    """Realised P&L of bought contracts at settlement: ``payout - cost - fee``.
+
+    Args:
+        side: ``"yes"`` or ``"no"``: the side bought.
+        count: Contracts held (>= 0).
+        cost: What the contracts cost in dollars (count x price of the side bought).
+        fee: Fees paid on them.
+        settled_yes: Whether the market settled YES.
+
+    Raises:
+        ScoringError: On an unknown side or a negative count.
+    """
+    payout = settlement_payout(side, count, settled_yes)
+    return payout - to_decimal(cost, "cost") - to_decimal(fee, "fee")

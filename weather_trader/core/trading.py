@@ -116,18 +116,10 @@ def quote_from_snapshot(snapshot: MarketSnapshot) -> MarketQuote:
     Raises:
         BracketError: If the snapshot's strikes do not form a valid bracket.
     """
-    bracket = Bracket.from_kalshi_market(
-        {
-            "ticker": snapshot.ticker,
-            "strike_type": snapshot.strike_type,
-            "floor_strike": snapshot.floor_strike,
-            "cap_strike": snapshot.cap_strike,
-        }
-    )
     return MarketQuote(
         ticker=snapshot.ticker,
         event_ticker=snapshot.event_ticker,
-        bracket=bracket,
+        bracket=snapshot.bracket,
         yes_bid=snapshot.yes_bid,
         yes_ask=snapshot.yes_ask,
         yes_bid_size=snapshot.yes_bids[0].count if snapshot.yes_bids else ZERO,

@@ -5,9 +5,11 @@ import math
 import numpy as np
 import pytest
 
+from weather_trader.core.brackets import Bracket, event_probabilities
 from weather_trader.core.distribution import (
     DistributionError,
     NormalTemperature,
+    ObservedBoundTemperature,
     TemperatureDistribution,
 )
 
@@ -83,3 +85,19 @@ def test_cdf_agrees_with_scipy_norm() -> None:
     d = NormalTemperature(48.2, 3.3)
     xs = np.linspace(20, 80, 121)
     np.testing.assert_allclose(d.cdf(xs), norm.cdf(xs, loc=48.2, scale=3.3), rtol=1e-12)
+
+
+def test_observed_floor_rules_out_brackets_below_the_running_max() -> None:
+    brackets = [Bracket.less(82), Bracket.between(82, 83), Bracket.between(84, 85),
+                Bracket.between(86, 87), Bracket.greater(87)]  # fmt: skip
+    base = NormalTemperature(84.0, 2.5)
+    bounded = ObservedBoundTemperature(base, floor=86.0)
+    probs = event_probabilities(brackets, bounded)
+    assert probs[:3] == [0.0, 0.0, 0.0]  # an observed 86 F rules out 85 F and below
+    assert math.isclose(sum(probs), 1.0, abs_tol=1e-12)
+    assert probs[3] > event_probabilities(brackets, base)[3]
+    low = ObservedBoundTemperature(NormalTemperature(40.0, 3.0), cap=38.0)
+    assert low.cdf(37.9) == pytest.approx(base_cdf := NormalTemperature(40.0, 3.0).cdf(37.9))
+    assert base_cdf < 1.0 and low.cdf(38.0) == 1.0
+    with pytest.raises(DistributionError):
+        ObservedBoundTemperature(base, floor=50.0, cap=40.0)

@@ -16,6 +16,7 @@ from weather_trader.core.scoring import (
     event_log_loss,
     log_loss,
     settle_pnl,
+    settlement_payout,
 )
 
 D = Decimal
@@ -79,12 +80,13 @@ def test_event_log_loss() -> None:
 def test_settle_pnl(side: str, settled_yes: bool, expected: str) -> None:
     fee = taker_fee(10, D("0.40"))
     assert fee == D("0.17")
-    assert settle_pnl(side, 10, D("0.40"), fee, settled_yes) == D(expected)  # type: ignore[arg-type]
+    assert settle_pnl(side, 10, D("4.00"), fee, settled_yes) == D(expected)  # type: ignore[arg-type]
 
 
 def test_settle_pnl_edge_cases() -> None:
-    assert settle_pnl("yes", 0, D("0.40"), D("0"), True) == 0
-    assert isinstance(settle_pnl("no", 3, D("0.9"), D("0.02"), False), Decimal)
+    assert settle_pnl("yes", 0, D("0"), D("0"), True) == 0
+    assert settlement_payout("no", 3, False) == D("3") and settlement_payout("no", 3, True) == 0
+    assert isinstance(settle_pnl("no", 3, D("2.7"), D("0.02"), False), Decimal)
     with pytest.raises(ScoringError):
         settle_pnl("maybe", 1, D("0.5"), D("0"), True)  # type: ignore[arg-type]
     with pytest.raises(ScoringError):
