@@ -21,6 +21,7 @@ from weather_trader.store.repo_meta import (
     events_after,
     get_setting,
     latest_model_version,
+    model_versions,
     save_model_version,
     set_setting,
 )
@@ -62,6 +63,7 @@ __all__ = [
     "get_setting",
     "latest_model_version",
     "market_snapshots",
+    "model_versions",
     "observations_for",
     "order_exists",
     "orders_for",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pandas as pd
@@ -97,21 +97,29 @@ def _book_levels(raw: list[list[str]]) -> tuple[BookLevel, ...]:
     return tuple(BookLevel(price=Decimal(p), count=Decimal(c)) for p, c in raw)
 
 
-def market_snapshots(session: Session, city: str, day: date, kind: Kind) -> list[MarketSnapshot]:
-    """The city-day's ``kind`` markets, each with its latest stored book.
+def market_snapshots(
+    session: Session, city: str, day: date, kind: Kind, as_of: datetime | None = None
+) -> list[MarketSnapshot]:
+    """The city-day's ``kind`` markets, each with its latest stored book (at ``as_of``).
+
+    Args:
+        session: The session.
+        city: City code.
+        day: Climate day.
+        kind: ``high`` or ``low``.
+        as_of: Only books captured at or before this instant (no look-ahead in replays).
 
     Returns:
         Snapshots ordered by strike (``less`` first, then ``between`` upwards, ``greater`` last).
     """
     check_kind(kind)
-    latest = (
-        select(BookSnapshot.ticker, func.max(BookSnapshot.captured_at).label("captured_at"))
-        .where(
-            BookSnapshot.city == city, BookSnapshot.climate_date == day, BookSnapshot.kind == kind
-        )
-        .group_by(BookSnapshot.ticker)
-        .subquery()
+    books = select(BookSnapshot.ticker, func.max(BookSnapshot.captured_at).label("captured_at"))
+    books = books.where(
+        BookSnapshot.city == city, BookSnapshot.climate_date == day, BookSnapshot.kind == kind
     )
+    if as_of is not None:
+        books = books.where(BookSnapshot.captured_at <= aware(as_of, "as_of"))
+    latest = books.group_by(BookSnapshot.ticker).subquery()
     stmt = (
         select(Market, BookSnapshot)
         .join(BookSnapshot, BookSnapshot.ticker == Market.ticker)

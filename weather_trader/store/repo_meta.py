@@ -110,17 +110,26 @@ def save_model_version(session: Session, record: ModelVersionRecord) -> None:
     session.flush()
 
 
-def latest_model_version(session: Session, name: str) -> ModelVersionRecord | None:
-    """The most recently created version of model ``name``, or None."""
-    row = session.scalars(
+def model_versions(session: Session, name: str) -> list[ModelVersionRecord]:
+    """Every stored version of model ``name``, most recently created first."""
+    rows = session.scalars(
         select(ModelVersion)
         .where(ModelVersion.name == name)
         .order_by(ModelVersion.created_at.desc(), ModelVersion.id.desc())
-        .limit(1)
-    ).one_or_none()
-    if row is None:
-        return None
-    return ModelVersionRecord(
-        name=row.name, version=row.version, created_at=row.created_at, params=row.params,
-        metrics=row.metrics,
-    )  # fmt: skip
+    )
+    return [
+        ModelVersionRecord(
+            name=row.name,
+            version=row.version,
+            created_at=row.created_at,
+            params=row.params,
+            metrics=row.metrics,
+        )
+        for row in rows
+    ]
+
+
+def latest_model_version(session: Session, name: str) -> ModelVersionRecord | None:
+    """The most recently created version of model ``name``, or None."""
+    versions = model_versions(session, name)
+    return versions[0] if versions else None

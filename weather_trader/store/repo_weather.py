@@ -10,6 +10,7 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from weather_trader.core import climate_day
 from weather_trader.core.cities import UnknownCityError, get_city
 from weather_trader.core.records import ClimateReport, ForecastPoint, Observation
 from weather_trader.store._util import (
@@ -48,10 +49,9 @@ def lead_days(point: ForecastPoint) -> int:
         StoreError: If the point's city is not registered.
     """
     try:
-        tz = get_city(point.city).standard_tz
+        return climate_day.lead_days(point.city, point.climate_date, point.issued_at)
     except UnknownCityError as exc:
         raise StoreError(str(exc)) from exc
-    return (point.climate_date - point.issued_at.astimezone(tz).date()).days
 
 
 def append_forecasts(session: Session, points: Iterable[ForecastPoint]) -> int:

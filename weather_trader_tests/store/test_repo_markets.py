@@ -58,6 +58,10 @@ def test_replace_markets_round_trips_latest_book(session: Session) -> None:
     assert got[f"{EVENT}-T70"].captured_at == T0
     assert _books(session) == 4
     assert session.scalar(select(func.count()).select_from(Market)) == 3
+    # A replay at T0 must not see the book captured five minutes later.
+    then = {s.ticker: s for s in market_snapshots(session, "NYC", DAY, "high", as_of=T0)}
+    assert then[moved.ticker].captured_at == T0 and then[moved.ticker].yes_ask < Decimal("1")
+    assert market_snapshots(session, "NYC", DAY, "high", as_of=T0 - timedelta(seconds=1)) == []
 
 
 def test_replace_markets_rerun_does_not_duplicate(session: Session) -> None:

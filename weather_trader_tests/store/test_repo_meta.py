@@ -17,6 +17,7 @@ from weather_trader.store.repo import (
     events_after,
     get_setting,
     latest_model_version,
+    model_versions,
     save_model_version,
     set_setting,
 )
@@ -109,6 +110,8 @@ def test_model_versions(session: Session) -> None:
     got = latest_model_version(session, "temperature")
     assert got is not None
     assert (got.version, got.metrics) == ("v2", {"crps": "1.41"})
+    assert [v.version for v in model_versions(session, "temperature")] == ["v2", "v1"]
+    assert model_versions(session, "other") == []
     retrained = new.model_copy(update={"created_at": datetime(2026, 6, 1, tzinfo=UTC)})
     save_model_version(session, retrained)
     got = latest_model_version(session, "temperature")
