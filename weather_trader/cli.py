@@ -47,10 +47,13 @@ def main(argv: list[str] | None = None) -> int:
 
         serve_api(host=args.host, port=args.port)
         return 0
+    from sqlalchemy import make_url
+
     from weather_trader.store.db import migrate
 
     migrate(settings.resolved_database_url)
-    print(f"domain database at {settings.resolved_database_url} is up to date")
+    shown = make_url(settings.resolved_database_url).render_as_string(hide_password=True)
+    print(f"domain database at {shown} is up to date")
     return 0
 
 
