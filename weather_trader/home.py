@@ -6,19 +6,23 @@ import os
 from pathlib import Path
 
 import yaml
+from sqlalchemy.engine import make_url
 
 from weather_trader.settings import Settings
 
 # The repository's dagster.yaml is the instance template (SQLite storage under DAGSTER_HOME).
 DAGSTER_YAML_TEMPLATE = Path(__file__).resolve().parents[1] / "dagster.yaml"
-POSTGRES_STORAGE = {"postgres": {"postgres_url": {"env": "WEATHER_TRADER_DAGSTER_POSTGRES_URL"}}}
+DAGSTER_POSTGRES_URL_ENV = "WEATHER_TRADER_DAGSTER_POSTGRES_URL"
+POSTGRES_STORAGE = {"postgres": {"postgres_url": {"env": DAGSTER_POSTGRES_URL_ENV}}}
 
 
 def prepare_home(settings: Settings) -> Path:
     """Create the home folders and Dagster's ``dagster.yaml``; point ``DAGSTER_HOME`` at it.
 
     Dagster storage is SQLite under ``DAGSTER_HOME`` unless
-    ``WEATHER_TRADER_DAGSTER_POSTGRES_URL`` is set, in which case dagster-postgres is used.
+    ``WEATHER_TRADER_DAGSTER_POSTGRES_URL`` is set, in which case dagster-postgres is used: the
+    file names the variable (the URL and its password stay out of it), and the variable is set
+    for this process and its children to the settings' URL with the psycopg2 driver.
 
     Returns:
         The Dagster home folder.
@@ -29,6 +33,19 @@ def prepare_home(settings: Settings) -> Path:
     config = yaml.safe_load(DAGSTER_YAML_TEMPLATE.read_text()) or {}
     if settings.dagster_postgres_url:
         config["storage"] = POSTGRES_STORAGE
+        os.environ[DAGSTER_POSTGRES_URL_ENV] = psycopg2_url(settings.dagster_postgres_url)
     (dagster_home / "dagster.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     os.environ["DAGSTER_HOME"] = str(dagster_home)
     return dagster_home
+
+
+def psycopg2_url(url: str) -> str:
+    """``url`` with the psycopg2 driver when it names none (``postgresql://...``).
+
+    dagster-postgres hands the URL to SQLAlchemy, which (2.1) maps a bare ``postgresql://`` to
+    psycopg 3; the project ships psycopg2.
+    """
+    parsed = make_url(url)
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg2")
+    return parsed.render_as_string(hide_password=False)

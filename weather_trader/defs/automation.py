@@ -114,6 +114,8 @@ def trading_sensor(
     seen: dict[str, str] = json.loads(context.cursor or "{}")
     now, feed = clock.now(), market_data.client()
     requests = []
+    # Only live partitions are remembered: past days drop out instead of growing the cursor.
+    live: dict[str, str] = {}
     for city, key in live_partitions(now):
         day = date.fromisoformat(key.keys_by_dimension["date"])
         with database.session() as session:
@@ -139,8 +141,8 @@ def trading_sensor(
                     tags={"trigger": reason},
                 )
             )
-            seen[str(key)] = stamp
-    return SensorResult(run_requests=requests, cursor=json.dumps(seen, sort_keys=True))
+        live[str(key)] = stamp
+    return SensorResult(run_requests=requests, cursor=json.dumps(live, sort_keys=True))
 
 
 @sensor(

@@ -1,8 +1,9 @@
 """The one partitions definition: city x climate day.
 
 Keys look like ``NYC|2026-11-27`` (``city`` sorts before ``date``, so Dagster orders the
-dimensions alphabetically). ``end_offset=2`` keeps tomorrow's and the day after's markets,
-which Kalshi lists about a day and a half ahead, inside the partition set.
+dimensions alphabetically). ``end_offset=2`` makes the last date tomorrow (UTC), so every
+city's today and tomorrow (its live partitions; Kalshi lists a day's markets at 10:00 ET the
+day before) are partitions at any hour; the day after tomorrow is not.
 """
 
 from __future__ import annotations

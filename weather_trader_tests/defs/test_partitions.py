@@ -110,9 +110,7 @@ EXPECTED_EDGES = {
 
 def graph_edges() -> list[tuple[AssetKey, AssetKey]]:
     graph = defs.resolve_asset_graph()
-    return sorted(
-        (parent, node.key) for node in graph.asset_nodes for parent in node.parent_keys
-    )
+    return sorted((parent, node.key) for node in graph.asset_nodes for parent in node.parent_keys)
 
 
 def test_graph_has_exactly_the_designed_edges() -> None:

@@ -93,15 +93,16 @@ def temperature_model(
                 metrics=summary,
             ),
         )
-        repo.append_event(session, "model", {"version": version, **summary})
+        # The summary's own "version" is the predictor family; the stored version wins.
+        repo.append_event(session, "model", {**summary, "version": version})
     metrics = params.metrics
     return MaterializeResult(
         metadata={
+            **summary,
             "version": version,
             "artifact": str(path),
             "train_start": str(start),
             "train_end": str(end),
-            **summary,
         },
         check_results=[
             AssetCheckResult(

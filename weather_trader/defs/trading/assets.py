@@ -82,6 +82,12 @@ def trade_decisions(
         as_of = pipeline_as_of(city, day, now)
         settles_at = final_report_expected_at(city, day)
         with database.session() as session:
+            # A re-run decides as the first run did: this city-day's own fills at or after
+            # as_of are the outcome of this decision, not positions held before it.
+            events = {
+                s.event_ticker for k in KINDS for s in repo.market_snapshots(session, city, day, k)
+            }
+            lots = [lot for lot in lots if lot.event_ticker not in events or lot.bought_at < as_of]
             forecasts = repo.forecasts_as_of(session, city, day, as_of)
             frames = []
             for kind in KINDS:

@@ -57,12 +57,14 @@ def forecast_snapshots(
     max_age = timedelta(hours=trading.max_forecast_age_hours)
     new_rows = total = 0
     stale: list[str] = []
+    models: set[str] = set()
     for city, day, key in city_days(context):
         as_of = pipeline_as_of(city, day, now)
         points = source.forecasts(city, day, as_of)
         with database.session() as session:
             new_rows += repo.append_forecasts(session, points)
         total += len(points)
+        models |= {p.model for p in points}
         for kind in KINDS:
             issued = [p.issued_at for p in points if p.kind == kind]
             if not issued or as_of - max(issued) > max_age:
@@ -72,7 +74,7 @@ def forecast_snapshots(
             "partitions": len(context.partition_keys),
             "points_pulled": total,
             "points_new": new_rows,
-            "models": len({p.model for p in points}) if total else 0,
+            "models": len(models),
         },
         check_results=[
             AssetCheckResult(

@@ -1,0 +1,267 @@
+"""The forecast schedule, the trading sensor and the climate-report sensor."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import dagster as dg
+import pytest
+from sqlalchemy import Engine
+
+from weather_trader.core.cities import CITIES, KINDS
+from weather_trader.core.climate_day import climate_date_of
+from weather_trader.core.records import BookLevel, ClimateReport, MarketSnapshot
+from weather_trader.defs.automation import (
+    PRICE_MOVE_TRIGGER,
+    climate_report_sensor,
+    forecast_schedule,
+    trading_sensor,
+)
+from weather_trader.defs.partitions import city_day_partitions
+from weather_trader.defs.resources import (
+    ClockResource,
+    DatabaseResource,
+    MarketDataResource,
+    WeatherSourceResource,
+)
+from weather_trader.settings import Settings
+from weather_trader.sim.reports import reports_for_days
+from weather_trader.sim.world import build_sim
+from weather_trader.store import repo
+from weather_trader.store.db import session_scope
+from weather_trader.store.schemas import DistributionRecord
+from weather_trader_tests.defs.support import key
+
+NOW = datetime(2026, 3, 10, 20, 0, tzinfo=UTC)
+"""15:00 in New York, 12:00 in Los Angeles: March 10 is every city's climate day."""
+TODAY = date(2026, 3, 10)
+TOMORROW = TODAY + timedelta(days=1)
+
+
+# -- forecast schedule ---------------------------------------------------------------------------
+
+
+def schedule_requests(at: datetime) -> list[dg.RunRequest]:
+    return list(forecast_schedule(dg.build_schedule_context(scheduled_execution_time=at)))
+
+
+def test_forecast_schedule_requests_today_and_tomorrow_of_every_city() -> None:
+    at = datetime(2026, 6, 15, 5, 20, tzinfo=UTC)  # after midnight EST, before midnight CST
+
+    requests = schedule_requests(at)
+
+    keys = sorted(str(r.partition_key) for r in requests)
+    expected = sorted(
+        key(city, climate_date_of(city, at) + timedelta(days=d)) for city in CITIES for d in (0, 1)
+    )
+    assert keys == expected
+    assert len(keys) == 2 * len(CITIES) == len(set(keys))
+    assert {"NYC|2026-06-15", "NYC|2026-06-16", "CHI|2026-06-14", "CHI|2026-06-15"} <= set(keys)
+    assert "CHI|2026-06-16" not in keys
+    assert len({r.run_key for r in requests}) == len(requests)
+    with dg.partition_loading_context(effective_dt=at):
+        assert all(city_day_partitions.has_partition_key(k) for k in keys)
+
+
+def test_forecast_schedule_run_keys_are_stable_per_tick() -> None:
+    at = datetime(2026, 6, 15, 5, 20, tzinfo=UTC)
+    first = {r.run_key for r in schedule_requests(at)}
+    retried = {r.run_key for r in schedule_requests(at)}
+    next_tick = {r.run_key for r in schedule_requests(at + timedelta(hours=3))}
+    assert first == retried
+    assert not first & next_tick
+
+
+# -- trading sensor ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def sensor_resources(settings: Settings) -> dict[str, Any]:
+    return {
+        "database": DatabaseResource(url=settings.resolved_database_url),
+        "market_data": MarketDataResource(sim_seed=settings.sim_seed),
+        "weather": WeatherSourceResource(sim_seed=settings.sim_seed),
+        "clock": ClockResource(fixed_now=NOW.isoformat()),
+    }
+
+
+Tick = Callable[..., dg.SensorResult]
+
+
+@pytest.fixture
+def tick(instance: dg.DagsterInstance) -> Tick:
+    """Evaluate a sensor once: ``tick(sensor, resources, cursor=None)``."""
+
+    def evaluate(sensor: Any, resources: dict[str, Any], cursor: str | None = None) -> Any:
+        return sensor(
+            dg.build_sensor_context(resources=resources, cursor=cursor, instance=instance)
+        )
+
+    return evaluate
+
+
+def store_distribution(engine: Engine, city: str, day: date, as_of: datetime, *kinds: str) -> None:
+    with session_scope(engine) as session:
+        for kind in kinds or KINDS:
+            repo.replace_distribution(
+                session,
+                DistributionRecord(
+                    city=city, climate_date=day, kind=kind, as_of=as_of, method="test",
+                    model_version="test", mu=60.0, sigma=3.0, n_forecasts=5,
+                ),
+            )  # fmt: skip
+
+
+def live_book(city: str, day: date, kind: str) -> list[MarketSnapshot]:
+    return build_sim(Settings().sim_seed)[1].event_markets(city, day, kind, NOW)
+
+
+def shifted(snapshot: MarketSnapshot, cents: int) -> MarketSnapshot:
+    """The same market ten minutes earlier with its mid ``cents`` lower."""
+    d = Decimal(cents) / 100
+
+    def move(levels: tuple[BookLevel, ...], by: Decimal) -> tuple[BookLevel, ...]:
+        return tuple(BookLevel(price=lv.price + by, count=lv.count) for lv in levels)
+
+    return snapshot.model_copy(
+        update={
+            "captured_at": NOW - timedelta(minutes=10),
+            "yes_bids": move(snapshot.yes_bids, -d),
+            "no_bids": move(snapshot.no_bids, d),
+        }
+    )
+
+
+def requested(result: dg.SensorResult) -> dict[str, str]:
+    """Partition key -> trigger tag of each run request."""
+    return {str(r.partition_key): r.tags["trigger"] for r in result.run_requests}
+
+
+def test_trading_sensor_waits_for_a_distribution(
+    engine: Engine, sensor_resources: dict[str, Any], tick: Tick
+) -> None:
+    assert tick(trading_sensor, sensor_resources).run_requests == []
+    store_distribution(engine, "NYC", TODAY, NOW, "high")  # the low is still missing
+    result = tick(trading_sensor, sensor_resources)
+    assert result.run_requests == []
+    assert json.loads(result.cursor) == {}
+
+
+def test_trading_sensor_requests_each_new_distribution_once(
+    engine: Engine, sensor_resources: dict[str, Any], tick: Tick
+) -> None:
+    earlier = NOW - timedelta(hours=1)
+    store_distribution(engine, "NYC", TODAY, earlier)
+    store_distribution(engine, "NYC", TOMORROW, earlier)
+    store_distribution(engine, "LAX", TODAY, earlier)
+    store_distribution(engine, "CHI", TODAY - timedelta(days=1), earlier)  # not live any more
+
+    first = tick(trading_sensor, sensor_resources)
+
+    assert requested(first) == {
+        "NYC|2026-03-10": "new_distribution",
+        "NYC|2026-03-11": "new_distribution",
+        "LAX|2026-03-10": "new_distribution",
+    }
+    assert len({r.run_key for r in first.run_requests}) == 3
+    assert tick(trading_sensor, sensor_resources, first.cursor).run_requests == []
+
+    store_distribution(engine, "NYC", TODAY, NOW)  # the forecast run produced a newer one
+    third = tick(trading_sensor, sensor_resources, first.cursor)
+    assert requested(third) == {"NYC|2026-03-10": "new_distribution"}
+    assert third.run_requests[0].run_key not in {r.run_key for r in first.run_requests}
+
+
+def test_trading_sensor_cursor_keeps_only_live_partitions(
+    engine: Engine, sensor_resources: dict[str, Any], tick: Tick
+) -> None:
+    store_distribution(engine, "NYC", TODAY, NOW)
+    old_cursor = json.dumps({"NYC|2026-03-08": "2026-03-08T12:00:00+00:00"})
+
+    result = tick(trading_sensor, sensor_resources, old_cursor)
+
+    assert json.loads(result.cursor) == {"NYC|2026-03-10": NOW.isoformat()}
+
+
+@pytest.mark.parametrize(("cents", "moves"), [(0, False), (1, False), (2, True), (5, True)])
+def test_trading_sensor_trades_a_price_move(
+    engine: Engine, sensor_resources: dict[str, Any], tick: Tick, cents: int, moves: bool
+) -> None:
+    store_distribution(engine, "NYC", TODAY, NOW - timedelta(hours=1))
+    cursor = tick(trading_sensor, sensor_resources).cursor
+    books = live_book("NYC", TODAY, "high")
+    middle = next(s for s in books if s.yes_bid >= Decimal("0.10") and s.yes_ask <= Decimal("0.90"))
+    stored = [shifted(s, cents) if s.ticker == middle.ticker else s for s in books]
+    with session_scope(engine) as session:
+        repo.replace_markets(session, "NYC", TODAY, stored)
+    assert Decimal(cents) / 100 >= PRICE_MOVE_TRIGGER or not moves
+
+    result = tick(trading_sensor, sensor_resources, cursor)
+
+    assert requested(result) == ({"NYC|2026-03-10": "price_move"} if moves else {})
+    assert json.loads(result.cursor) == json.loads(cursor)
+
+
+# -- climate report sensor -------------------------------------------------------------------------
+
+
+def finals_by_partition(result: dg.SensorResult) -> dict[str, str]:
+    return {str(r.partition_key): r.run_key for r in result.run_requests}
+
+
+def store_reports_known_at(engine: Engine, city: str, day: date, at: datetime) -> None:
+    source = build_sim(Settings().sim_seed)[0]
+    with session_scope(engine) as session:
+        repo.upsert_climate_reports(session, source.climate_reports(city, day, at))
+
+
+def test_climate_report_sensor_settles_each_new_final(
+    engine: Engine, sensor_resources: dict[str, Any], tick: Tick
+) -> None:
+    first = tick(climate_report_sensor, sensor_resources)
+
+    days = (TODAY - timedelta(days=2), TODAY - timedelta(days=1))
+    expected = {key(city, day) for city in CITIES for day in days}
+    assert set(finals_by_partition(first)) == expected
+    assert len({r.run_key for r in first.run_requests}) == len(expected)
+
+    for city in CITIES:
+        for day in days:
+            store_reports_known_at(engine, city, day, NOW)
+    assert tick(climate_report_sensor, sensor_resources).run_requests == []
+
+
+def test_climate_report_sensor_waits_for_the_final(
+    engine: Engine, sensor_resources: dict[str, Any], tick: Tick
+) -> None:
+    """Early on March 10 (UTC), Los Angeles' final for March 9 is not out yet."""
+    early = datetime(2026, 3, 10, 13, 0, tzinfo=UTC)  # 08:00 EST, 05:00 PST
+    resources = {**sensor_resources, "clock": ClockResource(fixed_now=early.isoformat())}
+    partitions = set(finals_by_partition(tick(climate_report_sensor, resources)))
+    assert "NYC|2026-03-09" in partitions
+    assert "LAX|2026-03-09" not in partitions
+    assert "LAX|2026-03-08" in partitions
+
+
+def test_climate_report_sensor_notices_a_correction(
+    engine: Engine, sensor_resources: dict[str, Any], tick: Tick
+) -> None:
+    world = build_sim(Settings().sim_seed)[0].world
+    days = [date(2026, 1, 1) + timedelta(days=i) for i in range(365)]
+    corrections = [r for r in reports_for_days(world, "NYC", days) if r.correction]
+    assert corrections, "the sim corrects about 1% of days"
+    fix: ClimateReport = corrections[0]
+    day = fix.climate_date
+    at = fix.issued_at + timedelta(minutes=5)
+    resources = {**sensor_resources, "clock": ClockResource(fixed_now=at.isoformat())}
+    store_reports_known_at(engine, "NYC", day, fix.issued_at)  # everything before the fix
+
+    result = finals_by_partition(tick(climate_report_sensor, resources))
+
+    assert result[key("NYC", day)] == f"cli:{key('NYC', day)}:{fix.issued_at.isoformat()}"
+    store_reports_known_at(engine, "NYC", day, at)
+    assert key("NYC", day) not in finals_by_partition(tick(climate_report_sensor, resources))

@@ -1,0 +1,384 @@
+"""The partitioned graph end to end on the offline world: one partition, re-runs, ranges,
+blocking checks, modes and a live (point-in-time) partition."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import pytest
+from sqlalchemy import Engine, func, select
+
+from weather_trader.core.brackets import Bracket
+from weather_trader.core.cities import KINDS
+from weather_trader.core.climate_day import climate_day_window, decision_time
+from weather_trader.core.predictor import predict_details
+from weather_trader.core.records import ClimateReport
+from weather_trader.definitions import build_definitions
+from weather_trader.defs.forecasting.assets import load_latest_model
+from weather_trader.defs.resources import (
+    ClockResource,
+    ModeUnavailableError,
+    TradingConfigResource,
+    build_resources,
+)
+from weather_trader.settings import Settings
+from weather_trader.sim.world import build_sim
+from weather_trader.store import repo
+from weather_trader.store.db import session_scope
+from weather_trader.store.models import FillRow, Forecast
+from weather_trader_tests.defs.support import (
+    CITY,
+    DAY,
+    Pipeline,
+    key,
+    seed_history,
+    settlement_rows,
+)
+
+PARTITIONED_ASSETS = {
+    "forecast_snapshots",
+    "intraday_observations",
+    "climate_reports",
+    "temperature_distribution",
+    "kalshi_markets",
+    "bracket_probabilities",
+    "trade_decisions",
+    "orders",
+    "settlements",
+    "forecast_scores",
+}
+PARTITIONED_CHECKS = {
+    "forecasts_fresh",
+    "report_matches_observations",
+    "distribution_is_sane",
+    "event_probabilities_sum_to_one",
+}
+DOWNSTREAM_OF_FORECASTS = {
+    "temperature_distribution",
+    "bracket_probabilities",
+    "trade_decisions",
+    "orders",
+    "settlements",
+    "forecast_scores",
+}
+
+
+def materialized(result: dg.ExecuteInProcessResult) -> dict[str, set[str]]:
+    """Asset name -> partition keys materialised in the run."""
+    out: dict[str, set[str]] = {}
+    for event in result.get_asset_materialization_events():
+        out.setdefault(event.asset_key.to_user_string(), set()).add(event.partition)
+    return out
+
+
+def meta(result: dg.ExecuteInProcessResult, asset: str) -> dict[str, Any]:
+    """The metadata of the asset's step (a range run reports it on every partition)."""
+    events = result.asset_materializations_for_node(asset)
+    values = [{k: v.value for k, v in e.metadata.items()} for e in events]
+    assert values and all(v == values[0] for v in values)
+    return values[0]
+
+
+def checks(result: dg.ExecuteInProcessResult) -> dict[str, bool]:
+    return {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+
+
+def state(p: Pipeline) -> dict[str, Any]:
+    """Everything a re-run must leave unchanged, as comparable plain values."""
+    with session_scope(p.engine) as session:
+        decisions = repo.decisions_for(session, CITY, DAY)
+        orders = repo.orders_for(session, city=CITY, day=DAY)
+        return {
+            "forecasts": session.scalar(select(func.count()).select_from(Forecast)),
+            "distributions": [repo.distribution_for(session, CITY, DAY, k) for k in KINDS],
+            "markets": [repo.market_snapshots(session, CITY, DAY, k) for k in KINDS],
+            "probabilities": repo.bracket_probabilities_for(session, CITY, DAY).to_dict("records"),
+            "decisions": decisions.to_dict("records"),
+            "orders": orders.to_dict("records"),
+            "fills": session.scalar(select(func.count()).select_from(FillRow)),
+            "positions": repo.positions_for(session, city=CITY, day=DAY),
+            "settlements": [
+                (s.ticker, s.outcome_side, s.count, s.cost, s.fees, s.payout, s.pnl)
+                for s in settlement_rows(p.engine, CITY, DAY)
+            ],
+            "pnl": repo.pnl_summary(session).to_dict("records"),
+        }
+
+
+# -- one partition --------------------------------------------------------------------------------
+
+
+def test_one_partition_end_to_end(pipeline: Pipeline) -> None:
+    result = pipeline.run(key(CITY, DAY))
+
+    assert result.success
+    assert materialized(result) == {name: {key(CITY, DAY)} for name in PARTITIONED_ASSETS}
+    assert checks(result) == dict.fromkeys(PARTITIONED_CHECKS, True)
+    as_of = decision_time(CITY, DAY)  # a replay decides at 10:00 LST the day before
+
+    with session_scope(pipeline.engine) as session:
+        forecasts = repo.forecasts_as_of(session, CITY, DAY, as_of)
+        assert set(forecasts["kind"]) == set(KINDS)
+        assert (forecasts["issued_at"] <= as_of).all()
+        assert len(repo.observations_for(session, CITY, DAY)) == 24
+        final = repo.final_report(session, CITY, DAY)
+        assert final is not None and final.final
+
+        events_by_kind = {}
+        for kind in KINDS:
+            dist = repo.distribution_for(session, CITY, DAY, kind)
+            assert dist is not None
+            assert dist.as_of == as_of
+            assert dist.model_version == pipeline.model_version
+            assert dist.n_forecasts == int((forecasts["kind"] == kind).sum())
+
+            markets = repo.market_snapshots(session, CITY, DAY, kind)
+            assert len(markets) >= 2
+            assert {m.captured_at for m in markets} == {as_of}
+            assert len({m.event_ticker for m in markets}) == 1
+            events_by_kind[kind] = markets
+
+            probs = repo.bracket_probabilities_for(session, CITY, DAY, kind)
+            assert sorted(probs["ticker"]) == sorted(m.ticker for m in markets)
+            assert math.isclose(math.fsum(probs["p_model"]), 1.0, abs_tol=1e-9)
+
+        decisions = repo.decisions_for(session, CITY, DAY)
+        n_markets = sum(len(m) for m in events_by_kind.values())
+        assert len(decisions) == 2 * n_markets
+        assert not decisions.duplicated(["ticker", "side"]).any()
+        assert set(decisions["side"]) == {"yes", "no"}
+        taken = decisions[decisions["taken"]]
+        assert len(taken) > 0, f"the sim should offer {CITY} {DAY} at least one trade"
+        assert (taken["count"] > 0).all()
+        assert (decisions.loc[~decisions["taken"], "count"] == 0).all()
+
+        orders = repo.orders_for(session, city=CITY, day=DAY)
+        assert sorted(zip(orders["ticker"], orders["outcome_side"], strict=True)) == sorted(
+            zip(taken["ticker"], taken["side"], strict=True)
+        )
+        assert orders["client_order_id"].is_unique
+        assert (orders["count"].to_numpy() <= 100).all()
+
+        positions = repo.positions_for(session, city=CITY, day=DAY)
+        filled = orders[orders["filled_count"] > 0]
+        assert len(positions) == len(filled) > 0
+        brackets = {m.ticker: m for ms in events_by_kind.values() for m in ms}
+    settlements = {
+        (s.ticker, s.outcome_side): s for s in settlement_rows(pipeline.engine, CITY, DAY)
+    }
+    assert set(settlements) == {(p.ticker, p.outcome_side) for p in positions}
+    for p in positions:
+        s = settlements[(p.ticker, p.outcome_side)]
+        market = brackets[p.ticker]
+        value = final.value(p.kind)
+        yes = Bracket(market.strike_type, market.floor_strike, market.cap_strike).settles_yes(value)
+        assert s.settled_value == value
+        assert s.settled_yes is yes
+        assert s.count == p.count
+        assert s.payout == (Decimal(p.count) if (p.outcome_side == "yes") == yes else 0)
+        assert s.pnl == s.payout - s.cost - s.fees
+        assert (s.cost, s.fees) == (p.cost, p.fees)
+        assert p.settled and p.realized_pnl == s.pnl
+
+    pnl = meta(result, "settlements")["pnl"]
+    assert pnl == pytest.approx(float(sum(s.pnl for s in settlements.values())))
+    assert meta(result, "orders")["orders_sent"] == len(orders)
+    assert meta(result, "forecast_scores")["events_scored"] == len(KINDS)
+    with session_scope(pipeline.engine) as session:
+        events = repo.events_after(session, 0, limit=10_000)
+    assert {"model", "distribution", "decision", "order", "settlement"} <= {e.topic for e in events}
+    # The model version on the live feed and in Dagster is the one the distributions cite.
+    (model_event,) = [e for e in events if e.topic == "model"]
+    assert model_event.payload["version"] == pipeline.model_version
+    assert pipeline.model_version.startswith(f"predictor-v1-{DAY - timedelta(days=1)}-")
+
+
+def test_rerun_of_a_partition_is_idempotent(pipeline: Pipeline) -> None:
+    first = pipeline.run(key(CITY, DAY))
+    before = state(pipeline)
+    second = pipeline.run(key(CITY, DAY))
+    after = state(pipeline)
+
+    assert second.success
+    assert len(before["orders"]) > 0 and len(before["settlements"]) > 0
+    for name in before:
+        assert after[name] == before[name], name
+    assert meta(second, "forecast_snapshots")["points_new"] == 0
+    assert meta(second, "orders")["orders_sent"] == 0
+    assert meta(second, "orders")["already_sent"] == meta(first, "orders")["orders_sent"]
+    assert meta(second, "settlements")["pnl"] == meta(first, "settlements")["pnl"]
+
+
+def test_observation_check_sees_the_runs_own_observations(pipeline: Pipeline) -> None:
+    """A stored final that disagrees with the observations by > 3 F fails the (warning) check
+    even on a first run: the observations are stored before the reports are checked."""
+    source, _ = build_sim(pipeline.settings.sim_seed)
+    (final,) = [r for r in source.climate_reports(CITY, DAY, datetime.now(UTC)) if r.final]
+    wrong = final.model_copy(
+        update={"max_f": final.max_f + 10, "correction": True,
+                "issued_at": final.issued_at + timedelta(days=1)}
+    )  # fmt: skip
+    with session_scope(pipeline.engine) as session:
+        repo.upsert_climate_reports(session, [ClimateReport(**wrong.model_dump())])
+
+    result = pipeline.run(key(CITY, DAY))
+
+    assert result.success  # the check warns, it does not block settlement
+    assert checks(result)["report_matches_observations"] is False
+    (evaluation,) = [
+        e for e in result.get_asset_check_evaluations()
+        if e.check_name == "report_matches_observations"
+    ]  # fmt: skip
+    assert evaluation.metadata["disagreements"].value == key(CITY, DAY)
+
+
+# -- ranges ---------------------------------------------------------------------------------------
+
+
+def range_snapshot(p: Pipeline, days: list[date]) -> list[Any]:
+    with session_scope(p.engine) as session:
+        return [
+            [repo.decisions_for(session, CITY, day).to_dict("records") for day in days],
+            repo.orders_for(session).to_dict("records"),
+            repo.positions_for(session),
+            repo.pnl_summary(session).to_dict("records"),
+        ]
+
+
+def test_range_run_through_pipeline_job_touches_every_day(pipeline: Pipeline) -> None:
+    days = [DAY + timedelta(days=i) for i in range(3)]
+    keys = {key(CITY, d) for d in days}
+    job = pipeline.definitions.resolve_job_def("pipeline_job")
+    tags = {
+        "dagster/asset_partition_range_start": key(CITY, days[0]),
+        "dagster/asset_partition_range_end": key(CITY, days[-1]),
+    }
+
+    result = job.execute_in_process(instance=pipeline.instance, tags=tags)
+
+    assert result.success
+    assert materialized(result) == {name: keys for name in PARTITIONED_ASSETS}
+    assert checks(result) == dict.fromkeys(PARTITIONED_CHECKS, True)
+    assert len(pipeline.instance.get_run_records()) == 2  # the model run and this one run
+    assert meta(result, "forecast_snapshots")["partitions"] == len(days)
+    assert meta(result, "temperature_distribution")["distributions"] == 2 * len(days)
+    with session_scope(pipeline.engine) as session:
+        for day in days:
+            for kind in KINDS:
+                dist = repo.distribution_for(session, CITY, day, kind)
+                assert dist is not None and dist.as_of == decision_time(CITY, day)
+            assert len(repo.decisions_for(session, CITY, day)) > 0
+            assert repo.final_report(session, CITY, day) is not None
+        settled_days = {p.climate_date for p in repo.positions_for(session, city=CITY)}
+        assert all(p.settled for p in repo.positions_for(session, city=CITY))
+    assert settled_days <= set(days) and len(settled_days) >= 2
+
+    # Replaying the same range changes nothing: same decisions, orders, positions and P&L.
+    before = range_snapshot(pipeline, days)
+    assert job.execute_in_process(instance=pipeline.instance, tags=tags).success
+    assert range_snapshot(pipeline, days) == before
+
+
+# -- blocking checks ------------------------------------------------------------------------------
+
+
+def test_failing_blocking_check_stops_everything_downstream(pipeline: Pipeline) -> None:
+    strict = TradingConfigResource(max_forecast_age_hours=0.001)
+
+    result = pipeline.run(key(CITY, DAY), raise_on_error=False, trading=strict)
+
+    assert not result.success
+    assert checks(result)["forecasts_fresh"] is False
+    done = set(materialized(result))
+    assert "forecast_snapshots" in done
+    assert not done & DOWNSTREAM_OF_FORECASTS
+    with session_scope(pipeline.engine) as session:
+        assert all(repo.distribution_for(session, CITY, DAY, k) is None for k in KINDS)
+        assert repo.decisions_for(session, CITY, DAY).empty
+        assert repo.orders_for(session, city=CITY).empty
+
+
+# -- modes ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["paper", "demo", "live"])
+def test_modes_without_real_clients_fail_clearly(mode: str, tmp_path: Path) -> None:
+    settings = Settings.from_env(
+        {"WEATHER_TRADER_MODE": mode, "WEATHER_TRADER_HOME": str(tmp_path)}
+    )
+    # The code location still loads (a misconfigured mode must not hide the UI) ...
+    dg.Definitions.validate_loadable(build_definitions(settings))
+    resources = build_resources(settings)
+    # ... but every client that would talk to the outside world refuses, naming the setting.
+    for name in ("weather", "market_data", "broker"):
+        with pytest.raises(ModeUnavailableError, match=f"WEATHER_TRADER_MODE='{mode}'") as exc:
+            resources[name].client()
+        assert "WEATHER_TRADER_MODE=sim" in str(exc.value)
+
+
+def test_paper_mode_run_fails_before_writing(
+    settings: Settings, engine: Engine, instance: dg.DagsterInstance
+) -> None:
+    paper = Pipeline(settings.model_copy(update={"mode": "paper"}), engine, instance)
+
+    result = paper.run(key(CITY, DAY), raise_on_error=False)
+
+    assert not result.success
+    failures = [e for e in result.all_events if e.is_step_failure]
+    assert failures
+    assert all(e.step_failure_data.error.cause.cls_name == "ModeUnavailableError" for e in failures)
+    assert not materialized(result).keys() & {"forecast_snapshots", "kalshi_markets", "orders"}
+    with session_scope(engine) as session:
+        assert repo.market_snapshots(session, CITY, DAY, "high") == []
+
+
+# -- a live partition -----------------------------------------------------------------------------
+
+
+def test_live_partition_uses_now_and_nothing_published_later(pipeline: Pipeline) -> None:
+    start, end = climate_day_window(CITY, DAY)
+    now = start + timedelta(hours=15)  # 15:00 local standard time, inside the climate day
+    assert start < now < end
+    # The archive already holds runs for DAY issued after `now` (as a later replay would).
+    seed_history(pipeline.engine, [CITY], DAY, DAY, reports=False)
+    with session_scope(pipeline.engine) as session:
+        everything = repo.forecasts_as_of(session, CITY, DAY, end + timedelta(days=2))
+    assert (everything["issued_at"] > now).any()
+
+    result = pipeline.run(key(CITY, DAY), clock=ClockResource(fixed_now=now.isoformat()))
+
+    assert result.success
+    assert checks(result)["forecasts_fresh"] is True
+    version, params = load_latest_model(
+        pipeline.resources["database"], pipeline.resources["model_store"]
+    )
+    with session_scope(pipeline.engine) as session:
+        known = repo.forecasts_as_of(session, CITY, DAY, now)
+        everything = repo.forecasts_as_of(session, CITY, DAY, end + timedelta(days=2))
+        assert (known["issued_at"] <= now).all()
+        for kind in KINDS:
+            dist = repo.distribution_for(session, CITY, DAY, kind)
+            assert dist is not None and dist.as_of == now and dist.model_version == version
+            point_in_time = predict_details(params, known, kind=kind).distribution
+            hindsight = predict_details(params, everything, kind=kind).distribution
+            assert dist.mu == pytest.approx(point_in_time.mu)
+            assert dist.sigma == pytest.approx(point_in_time.sigma)
+            assert dist.mu != pytest.approx(hindsight.mu)  # so the check above can fail
+            assert {m.captured_at for m in repo.market_snapshots(session, CITY, DAY, kind)} == {now}
+        observations = repo.observations_for(session, CITY, DAY)
+        assert 0 < len(observations) < 24
+        assert all(start <= o.observed_at < now for o in observations)
+        decisions = repo.decisions_for(session, CITY, DAY)
+        assert len(decisions) > 0 and (decisions["as_of"] == now).all()
+        orders = repo.orders_for(session, city=CITY, day=DAY)
+        assert (orders["created_at"] == now).all()
+        # The day is not over: nothing is final, nothing is settled.
+        assert repo.final_report(session, CITY, DAY) is None
+        assert not any(p.settled for p in repo.positions_for(session, city=CITY, day=DAY))
+    assert settlement_rows(pipeline.engine, CITY, DAY) == []
+    assert meta(result, "settlements")["awaiting_final_report"] == 1
