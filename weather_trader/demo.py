@@ -64,11 +64,14 @@ def run_demo(settings: Settings, days: int = 30, history_days: int = 365) -> int
 
     defs = build_definitions(settings)
     instance = DagsterInstance.get()
-    print(f"[demo] training temperature_model on history up to {start - timedelta(days=1)}")
+    # The first traded day is decided at 10:00 the day before, when the latest final report
+    # out is the one of two days before: the model learns from nothing later than that.
+    train_end = start - timedelta(days=2)
+    print(f"[demo] training temperature_model on history up to {train_end}")
     model = defs.resolve_job_def("model_job").execute_in_process(
         instance=instance,
         run_config={
-            "ops": {"temperature_model": {"config": {"train_end": str(start - timedelta(days=1))}}},
+            "ops": {"temperature_model": {"config": {"train_end": str(train_end)}}},
             **QUIET_LOGS,
         },
     )

@@ -40,6 +40,9 @@ from weather_trader.defs.resources import (
 )
 from weather_trader.store import repo
 
+# dagster.yaml limits runs with the same value of this tag to one at a time, so two trading runs
+# of one city-day never decide from the same positions concurrently.
+TRADING_PARTITION_TAG = "weather_trader/trading_partition"
 # A mid-price move at least this large since the last stored book triggers a trading run.
 PRICE_MOVE_TRIGGER = Decimal("0.02")
 
@@ -138,7 +141,7 @@ def trading_sensor(
                 RunRequest(
                     run_key=f"trade:{key}:{stamp}:{now:%Y%m%dT%H%M}",
                     partition_key=key,
-                    tags={"trigger": reason},
+                    tags={"trigger": reason, TRADING_PARTITION_TAG: str(key)},
                 )
             )
         live[str(key)] = stamp

@@ -96,18 +96,22 @@ class BrokerResource(ConfigurableResource):
         return _paper_broker()
 
 
+_DEFAULTS = Settings()
+
+
 class TradingConfigResource(ConfigurableResource):
     """Bankroll, risk limits and the staleness rule for trading."""
 
-    bankroll: str = "1000"
-    kelly_fraction: str = "0.25"
-    min_edge: str = "0.03"
-    max_order_cost: str = "25"
-    max_event_exposure: str = "50"
-    max_total_exposure: str = "400"
-    daily_loss_limit: str = "100"
-    kill_switch: bool = False
-    max_forecast_age_hours: float = 18.0
+    # Defaults come from Settings, the one place they are defined.
+    bankroll: str = str(_DEFAULTS.bankroll)
+    kelly_fraction: str = str(_DEFAULTS.kelly_fraction)
+    min_edge: str = str(_DEFAULTS.min_edge)
+    max_order_cost: str = str(_DEFAULTS.max_order_cost)
+    max_event_exposure: str = str(_DEFAULTS.max_event_exposure)
+    max_total_exposure: str = str(_DEFAULTS.max_total_exposure)
+    daily_loss_limit: str = str(_DEFAULTS.daily_loss_limit)
+    kill_switch: bool = _DEFAULTS.kill_switch
+    max_forecast_age_hours: float = _DEFAULTS.max_forecast_age_hours
 
     def limits(self) -> RiskLimits:
         """The risk limits as the trading rule takes them."""

@@ -27,7 +27,6 @@ from weather_trader.store.repo_meta import (
 )
 from weather_trader.store.repo_trading import (
     decisions_for,
-    order_exists,
     orders_for,
     pnl_summary,
     position_lots,
@@ -65,7 +64,6 @@ __all__ = [
     "market_snapshots",
     "model_versions",
     "observations_for",
-    "order_exists",
     "orders_for",
     "pnl_summary",
     "position_lots",

@@ -228,12 +228,6 @@ def record_order(
     return True
 
 
-def order_exists(session: Session, client_order_id: str) -> bool:
-    """True if an order with this client order id was recorded."""
-    stmt = select(Order.id).where(Order.client_order_id == client_order_id)
-    return session.execute(stmt).first() is not None
-
-
 def orders_for(session: Session, city: str | None = None, day: date | None = None) -> pd.DataFrame:
     """Recorded orders, optionally of one city and/or climate day, oldest first.
 

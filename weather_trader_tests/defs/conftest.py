@@ -46,8 +46,11 @@ def instance() -> Iterator[dg.DagsterInstance]:
 
 @pytest.fixture
 def pipeline(settings: Settings, engine: Engine, instance: dg.DagsterInstance) -> Pipeline:
-    """NYC's archive for the ``HISTORY_DAYS`` before ``DAY`` and a model trained on it."""
+    """NYC's archive for the ``HISTORY_DAYS`` before ``DAY`` and a model trained on it.
+
+    Training stops two days before ``DAY``: the latest final report out when ``DAY`` is decided.
+    """
     seed_history(engine, [CITY], DAY - timedelta(days=HISTORY_DAYS), DAY - timedelta(days=1))
     p = Pipeline(settings=settings, engine=engine, instance=instance)
-    p.train(DAY - timedelta(days=1))
+    p.train(DAY - timedelta(days=2))
     return p

@@ -19,8 +19,9 @@ from weather_trader.core.climate_day import climate_day_window, decision_time
 from weather_trader.core.predictor import predict_details
 from weather_trader.core.records import ClimateReport
 from weather_trader.definitions import build_definitions
-from weather_trader.defs.forecasting.assets import load_latest_model
+from weather_trader.defs.forecasting.assets import ModelChooser
 from weather_trader.defs.resources import (
+    BrokerResource,
     ClockResource,
     ModeUnavailableError,
     TradingConfigResource,
@@ -195,7 +196,7 @@ def test_one_partition_end_to_end(pipeline: Pipeline) -> None:
     # The model version on the live feed and in Dagster is the one the distributions cite.
     (model_event,) = [e for e in events if e.topic == "model"]
     assert model_event.payload["version"] == pipeline.model_version
-    assert pipeline.model_version.startswith(f"predictor-v1-{DAY - timedelta(days=1)}-")
+    assert pipeline.model_version.startswith(f"predictor-v1-{DAY - timedelta(days=2)}-")
 
 
 def test_rerun_of_a_partition_is_idempotent(pipeline: Pipeline) -> None:
@@ -354,9 +355,9 @@ def test_live_partition_uses_now_and_nothing_published_later(pipeline: Pipeline)
 
     assert result.success
     assert checks(result)["forecasts_fresh"] is True
-    version, params = load_latest_model(
+    version, params = ModelChooser(
         pipeline.resources["database"], pipeline.resources["model_store"]
-    )
+    ).at(now)
     with session_scope(pipeline.engine) as session:
         known = repo.forecasts_as_of(session, CITY, DAY, now)
         everything = repo.forecasts_as_of(session, CITY, DAY, end + timedelta(days=2))
@@ -382,3 +383,104 @@ def test_live_partition_uses_now_and_nothing_published_later(pipeline: Pipeline)
         assert not any(p.settled for p in repo.positions_for(session, city=CITY, day=DAY))
     assert settlement_rows(pipeline.engine, CITY, DAY) == []
     assert meta(result, "settlements")["awaiting_final_report"] == 1
+
+
+def test_live_distribution_is_bounded_by_what_was_observed(pipeline: Pipeline) -> None:
+    start, _ = climate_day_window(CITY, DAY)
+    now = start + timedelta(hours=16)  # late afternoon: the day's high is mostly in
+    result = pipeline.run(key(CITY, DAY), clock=ClockResource(fixed_now=now.isoformat()))
+    assert result.success
+    with session_scope(pipeline.engine) as session:
+        running_max = max(o.temp_f for o in repo.observations_for(session, CITY, DAY))
+        dist = repo.distribution_for(session, CITY, DAY, "high")
+        assert dist is not None and dist.extra["floor"] == running_max
+        probs = repo.bracket_probabilities_for(session, CITY, DAY, "high")
+        markets = {m.ticker: m for m in repo.market_snapshots(session, CITY, DAY, "high")}
+    assert math.isclose(probs["p_model"].sum(), 1.0, abs_tol=1e-9)
+    for ticker, p in zip(probs["ticker"], probs["p_model"], strict=True):
+        _, hi = markets[ticker].bracket.integer_range()
+        if hi is not None and hi + 0.5 <= running_max:
+            assert p == 0.0  # the observed maximum already ruled this bracket out
+
+
+# -- point in time --------------------------------------------------------------------------------
+
+
+def test_a_replay_never_uses_a_model_trained_on_the_day_it_replays(pipeline: Pipeline) -> None:
+    pipeline.train(DAY + timedelta(days=5))  # newer, but it has seen DAY's final report
+    leaky = pipeline.model_version
+    result = pipeline.run(key(CITY, DAY))
+    assert result.success
+    with session_scope(pipeline.engine) as session:
+        used = {repo.distribution_for(session, CITY, DAY, k).model_version for k in KINDS}
+    assert leaky not in used and used == {pipeline_model_before(pipeline)}
+
+
+def pipeline_model_before(p: Pipeline) -> str:
+    """The version trained by the fixture (through DAY - 2)."""
+    with session_scope(p.engine) as session:
+        versions = repo.model_versions(session, "temperature_model")
+    return next(
+        v.version for v in versions if v.params["train_end"] == str(DAY - timedelta(days=2))
+    )
+
+
+def test_no_usable_model_fails_the_run_clearly(settings: Settings, engine: Engine,
+                                               instance: dg.DagsterInstance) -> None:  # fmt: skip
+    p = Pipeline(settings=settings, engine=engine, instance=instance)
+    seed_history(engine, [CITY], DAY - timedelta(days=40), DAY + timedelta(days=3))
+    p.train(DAY + timedelta(days=3))
+    result = p.run(key(CITY, DAY), raise_on_error=False)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    assert "no temperature_model version usable" in failure.step_failure_data.error.cause.message
+
+
+def test_a_replay_prices_the_book_of_its_instant_not_a_later_one(pipeline: Pipeline) -> None:
+    assert pipeline.run(key(CITY, DAY)).success
+    as_of = decision_time(CITY, DAY)
+    _, market = build_sim(Settings().sim_seed)
+    later = [
+        s for k in KINDS for s in market.event_markets(CITY, DAY, k, as_of + timedelta(hours=30))
+    ]
+    with session_scope(pipeline.engine) as session:
+        repo.replace_markets(session, CITY, DAY, later)  # e.g. stored by a live run
+    assert pipeline.run(key(CITY, DAY)).success
+    with session_scope(pipeline.engine) as session:
+        probs = repo.bracket_probabilities_for(session, CITY, DAY)
+        then = {
+            s.ticker: s
+            for k in KINDS
+            for s in repo.market_snapshots(session, CITY, DAY, k, as_of=as_of)
+        }
+    assert {s.captured_at for s in then.values()} == {as_of}
+    for ticker, bid in zip(probs["ticker"], probs["yes_bid"], strict=True):
+        assert bid == then[ticker].yes_bid
+
+
+class _CrashingBroker:
+    def place(self, order: Any, book: Any, at: datetime) -> Any:
+        raise ConnectionError("connection dropped while sending the order")
+
+
+class CrashingBrokerResource(BrokerResource):
+    """A broker whose connection drops after the order was recorded as pending."""
+
+    def client(self) -> Any:
+        return _CrashingBroker()
+
+
+def test_an_order_left_pending_by_a_crash_is_sent_on_the_rerun(pipeline: Pipeline) -> None:
+    crashed = pipeline.run(key(CITY, DAY), raise_on_error=False, broker=CrashingBrokerResource())
+    assert not crashed.success
+    with session_scope(pipeline.engine) as session:
+        pending = repo.orders_for(session, city=CITY, day=DAY)
+    assert pending["status"].tolist() == ["pending"]  # recorded, then the send failed
+    rerun = pipeline.run(key(CITY, DAY))
+    assert rerun.success
+    assert meta(rerun, "orders")["orders_sent"] >= 1
+    with session_scope(pipeline.engine) as session:
+        orders = repo.orders_for(session, city=CITY, day=DAY).set_index("client_order_id")
+    first = pending["client_order_id"].iloc[0]
+    assert orders.loc[first, "status"] != "pending"
+    assert orders.loc[first, "filled_count"] > 0

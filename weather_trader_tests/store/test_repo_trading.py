@@ -18,7 +18,6 @@ from weather_trader.store.repo import (
     append_event,
     decisions_for,
     events_after,
-    order_exists,
     orders_for,
     pnl_summary,
     position_lots,
@@ -107,9 +106,9 @@ def test_replace_decisions_rejects_bad_money(session: Session) -> None:
 
 
 def test_record_order_and_update(session: Session) -> None:
-    assert not order_exists(session, COID)
+    assert orders_for(session).empty
     assert _order(session) is True
-    assert order_exists(session, COID)
+    assert orders_for(session)["status"].tolist() == ["pending"]
     assert _order(session) is False  # idempotent: no second row
     result = OrderResult(client_order_id=COID, status="filled", filled_count=10, fills=(fill(),))
     record_order(

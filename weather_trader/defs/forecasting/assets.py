@@ -3,7 +3,7 @@
 # No `from __future__ import annotations`: Dagster reads these annotations at definition time.
 
 import hashlib
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from dagster import (
     AssetCheckResult,
@@ -16,7 +16,7 @@ from dagster import (
 )
 
 from weather_trader.core.cities import CITIES, KINDS
-from weather_trader.core.climate_day import pipeline_as_of
+from weather_trader.core.climate_day import final_report_expected_at, pipeline_as_of
 from weather_trader.core.predictor import PredictorParams, fit_predictor, predict_details
 from weather_trader.defs.common import KINDS_TAG, PARTITIONED, city_days
 from weather_trader.defs.resources import ClockResource, DatabaseResource, ModelStoreResource
@@ -82,6 +82,10 @@ def temperature_model(
     version = f"{params.version}-{end.isoformat()}-{hashlib.sha256(text.encode()).hexdigest()[:8]}"
     path = model_store.save(MODEL_NAME, version, text)
     summary = params.summary()
+    metrics = params.metrics
+    beats_baseline = metrics.rmse_corrected <= metrics.rmse_raw + 1e-9
+    # The last final report it learnt from is out by then; earlier pipeline instants can't use it.
+    known_at = max(final_report_expected_at(city, end) for city in CITIES)
     with database.session() as session:
         repo.save_model_version(
             session,
@@ -89,13 +93,17 @@ def temperature_model(
                 name=MODEL_NAME,
                 version=version,
                 created_at=clock.now(),
-                params={"artifact": str(path), "train_start": start, "train_end": end},
-                metrics=summary,
+                params={
+                    "artifact": str(path),
+                    "train_start": start,
+                    "train_end": end,
+                    "known_at": known_at,
+                },
+                metrics={**summary, "beats_baseline": beats_baseline},
             ),
         )
         # The summary's own "version" is the predictor family; the stored version wins.
         repo.append_event(session, "model", {**summary, "version": version})
-    metrics = params.metrics
     return MaterializeResult(
         metadata={
             **summary,
@@ -107,22 +115,46 @@ def temperature_model(
         check_results=[
             AssetCheckResult(
                 check_name="beats_raw_mean",
-                passed=metrics.rmse_corrected <= metrics.rmse_raw + 1e-9,
+                passed=beats_baseline,
                 metadata={"rmse_raw": metrics.rmse_raw, "rmse_corrected": metrics.rmse_corrected},
             )
         ],
     )
 
 
-def load_latest_model(
-    database: DatabaseResource, model_store: ModelStoreResource
-) -> tuple[str, PredictorParams]:
-    """The newest trained model version and its parameters."""
-    with database.session() as session:
-        latest = repo.latest_model_version(session, MODEL_NAME)
-    if latest is None:
-        raise RuntimeError("no trained temperature_model yet: materialise temperature_model first")
-    return latest.version, PredictorParams.from_json(model_store.load(MODEL_NAME, latest.version))
+class ModelChooser:
+    """Picks, for each pipeline instant, the newest model version a trader could have had then.
+
+    A version is usable at ``as_of`` when it beat its baseline and every final report it was
+    trained on was out by ``as_of``; so a replay of past days never uses a model trained on them.
+    """
+
+    def __init__(self, database: DatabaseResource, model_store: ModelStoreResource) -> None:
+        with database.session() as session:
+            self._versions = [
+                v
+                for v in repo.model_versions(session, MODEL_NAME)
+                if v.metrics.get("beats_baseline")
+            ]
+        self._store = model_store
+        self._loaded: dict[str, PredictorParams] = {}
+
+    def at(self, as_of: datetime) -> tuple[str, PredictorParams]:
+        """The version usable at ``as_of`` and its parameters.
+
+        Raises:
+            RuntimeError: If no usable version exists.
+        """
+        for v in self._versions:
+            if datetime.fromisoformat(v.params["known_at"]) <= as_of:
+                if v.version not in self._loaded:
+                    text = self._store.load(MODEL_NAME, v.version)
+                    self._loaded[v.version] = PredictorParams.from_json(text)
+                return v.version, self._loaded[v.version]
+        raise RuntimeError(
+            f"no temperature_model version usable at {as_of.isoformat()}: materialise "
+            "temperature_model with a train_end before that day"
+        )
 
 
 @asset(
@@ -131,7 +163,10 @@ def load_latest_model(
     group_name="forecasting",
     kinds=KINDS_TAG,
     automation_condition=AutomationCondition.eager(),
-    description="The predictive distribution (normal, in F) of the city-day's high and low.",
+    description=(
+        "The predictive distribution of the city-day's high and low: normal in F, bounded by "
+        "the running max/min observed so far once the climate day has begun."
+    ),
     check_specs=[
         AssetCheckSpec(
             "distribution_is_sane",
@@ -147,16 +182,28 @@ def temperature_distribution(
     model_store: ModelStoreResource,
     clock: ClockResource,
 ) -> MaterializeResult:
-    """Predict each partition's high and low from the forecasts known at its pipeline instant."""
-    version, params = load_latest_model(database, model_store)
+    """Predict each partition's high and low from what was known at its pipeline instant.
+
+    Once the climate day has begun, the running max (min) observed so far bounds the high (low).
+    """
+    models = ModelChooser(database, model_store)
     now = clock.now()
     insane: list[str] = []
     made = 0
     last: dict[str, float] = {}
+    versions: set[str] = set()
     for city, day, key in city_days(context):
         as_of = pipeline_as_of(city, day, now)
+        version, params = models.at(as_of)
+        versions.add(version)
         with database.session() as session:
             forecasts = repo.forecasts_as_of(session, city, day, as_of)
+            seen = [
+                o.temp_f
+                for o in repo.observations_for(session, city, day)
+                if o.observed_at <= as_of
+            ]
+            bounds = {"high": {"floor": max(seen)}, "low": {"cap": min(seen)}} if seen else {}
             for kind in KINDS:
                 details = predict_details(params, forecasts, kind=kind)
                 dist = details.distribution
@@ -176,6 +223,7 @@ def temperature_distribution(
                             "raw_mean": details.raw_mean,
                             "model_spread": details.model_spread,
                             "lead_days": details.lead_days,
+                            **bounds.get(kind, {}),
                         },
                     ),
                 )
@@ -193,7 +241,10 @@ def temperature_distribution(
                     and SANE_SIGMA_F[0] <= dist.sigma <= SANE_SIGMA_F[1]
                 ):
                     insane.append(f"{key}/{kind}")
-    metadata: dict[str, float | int | str] = {"model_version": version, "distributions": made}
+    metadata: dict[str, float | int | str] = {
+        "model_versions": ", ".join(sorted(versions)),
+        "distributions": made,
+    }
     if len(context.partition_keys) == 1:
         metadata.update(last)
     return MaterializeResult(

@@ -13,10 +13,10 @@ from dagster import (
     asset,
 )
 
-from weather_trader.core.brackets import Bracket, event_probabilities
+from weather_trader.core.brackets import event_probabilities
 from weather_trader.core.cities import KINDS
 from weather_trader.core.climate_day import pipeline_as_of
-from weather_trader.core.distribution import NormalTemperature
+from weather_trader.core.distribution import NormalTemperature, ObservedBoundTemperature
 from weather_trader.defs.common import KINDS_TAG, PARTITIONED, city_days
 from weather_trader.defs.resources import ClockResource, DatabaseResource, MarketDataResource
 from weather_trader.store import repo
@@ -91,14 +91,20 @@ def bracket_probabilities(
             frames = []
             for kind in KINDS:
                 dist = repo.distribution_for(session, city, day, kind)
-                snapshots = repo.market_snapshots(session, city, day, kind)
-                if dist is None or not snapshots:
+                if dist is None:
                     continue
-                brackets = [Bracket(s.strike_type, s.floor_strike, s.cap_strike) for s in snapshots]
-                probs = event_probabilities(brackets, NormalTemperature(dist.mu, dist.sigma))
+                snapshots = repo.market_snapshots(session, city, day, kind, as_of=dist.as_of)
+                if not snapshots:
+                    continue
+                temperature = ObservedBoundTemperature(
+                    NormalTemperature(dist.mu, dist.sigma),
+                    floor=dist.extra.get("floor"),
+                    cap=dist.extra.get("cap"),
+                )
+                probs = event_probabilities([s.bracket for s in snapshots], temperature)
                 if abs(math.fsum(probs) - 1.0) > SUM_TOLERANCE:
                     bad_sums.append(f"{key}/{kind}")
-                mids = [float(s.yes_bid + s.yes_ask) / 2 for s in snapshots]
+                mids = [float(s.mid) for s in snapshots]
                 gaps += [abs(p - m) for p, m in zip(probs, mids, strict=True)]
                 frames.append(
                     pd.DataFrame(

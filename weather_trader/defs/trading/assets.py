@@ -12,9 +12,9 @@ from dagster import (
     asset,
 )
 
-from weather_trader.core.brackets import Bracket
 from weather_trader.core.cities import KINDS
 from weather_trader.core.climate_day import final_report_expected_at, pipeline_as_of
+from weather_trader.core.scoring import settlement_payout
 from weather_trader.core.trading import (
     Decision,
     decide_event,
@@ -84,15 +84,17 @@ def trade_decisions(
         with database.session() as session:
             # A re-run decides as the first run did: this city-day's own fills at or after
             # as_of are the outcome of this decision, not positions held before it.
-            events = {
-                s.event_ticker for k in KINDS for s in repo.market_snapshots(session, city, day, k)
+            books = {
+                k: {s.ticker: s for s in repo.market_snapshots(session, city, day, k, as_of=as_of)}
+                for k in KINDS
             }
+            events = {s.event_ticker for k in KINDS for s in books[k].values()}
             lots = [lot for lot in lots if lot.event_ticker not in events or lot.bought_at < as_of]
             forecasts = repo.forecasts_as_of(session, city, day, as_of)
             frames = []
             for kind in KINDS:
                 probs = repo.bracket_probabilities_for(session, city, day, kind)
-                snapshots = {s.ticker: s for s in repo.market_snapshots(session, city, day, kind)}
+                snapshots = books[kind]
                 if probs.empty:
                     continue
                 quotes = [quote_from_snapshot(snapshots[t]) for t in probs["ticker"]]
@@ -163,26 +165,35 @@ def orders(
     database: DatabaseResource,
     broker: BrokerResource,
 ) -> MaterializeResult:
-    """Send every taken decision that has no order yet; record results, fills and positions."""
+    """Send every taken decision whose order was not sent yet; record results, fills, positions.
+
+    An order recorded as ``pending`` (a crash between recording and sending) is sent again
+    under the same client order id, which the exchange rejects if it already has it.
+    """
     client = broker.client()
     sent = already = filled = 0
     fees = Decimal("0")
     for city, day, key in city_days(context):
         with database.session() as session:
             decisions = repo.decisions_for(session, city, day)
+            if decisions.empty:
+                continue
+            decided_at = decisions["as_of"].max().to_pydatetime()
             books = {
                 s.ticker: s
                 for kind in KINDS
-                for s in repo.market_snapshots(session, city, day, kind)
+                for s in repo.market_snapshots(session, city, day, kind, as_of=decided_at)
             }
+            recorded = repo.orders_for(session, city=city, day=day)
+        status = dict(zip(recorded["client_order_id"], recorded["status"], strict=True))
         for row in decisions[decisions["taken"]].itertuples(index=False):
             decision = Decision(**{f: getattr(row, f) for f in DECISION_FIELDS})
             as_of = row.as_of.to_pydatetime()
             order = order_from_decision(decision, key, as_of)
+            if status.get(order.client_order_id, "pending") != "pending":
+                already += 1
+                continue
             with database.session() as session:
-                if repo.order_exists(session, order.client_order_id):
-                    already += 1
-                    continue
                 # Recorded before it is sent: after a crash the id shows the order may be live.
                 repo.record_order(
                     session,
@@ -253,9 +264,7 @@ def settlements(context: AssetExecutionContext, database: DatabaseResource) -> M
             for kind in KINDS:
                 value = final.value(kind)
                 for s in repo.market_snapshots(session, city, day, kind):
-                    bracket = brackets[s.ticker] = Bracket(
-                        s.strike_type, s.floor_strike, s.cap_strike
-                    )
+                    bracket = brackets[s.ticker] = s.bracket
                     if value is not None:
                         result = "yes" if bracket.settles_yes(value) else "no"
                         repo.set_market_result(
@@ -267,9 +276,7 @@ def settlements(context: AssetExecutionContext, database: DatabaseResource) -> M
                 if value is None or p.count == 0:
                     continue
                 settled_yes = brackets[p.ticker].settles_yes(value)
-                payout = (
-                    Decimal(p.count) if (p.outcome_side == "yes") == settled_yes else Decimal(0)
-                )
+                payout = settlement_payout(p.outcome_side, p.count, settled_yes)
                 rows.append(
                     {
                         "kind": p.kind,
