@@ -6,9 +6,9 @@ import os
 from pathlib import Path
 
 import yaml
-from sqlalchemy.engine import make_url
 
 from weather_trader.settings import Settings
+from weather_trader.store.db import psycopg2_url
 
 # The repository's dagster.yaml is the instance template (SQLite storage under DAGSTER_HOME).
 DAGSTER_YAML_TEMPLATE = Path(__file__).resolve().parents[1] / "dagster.yaml"
@@ -37,15 +37,3 @@ def prepare_home(settings: Settings) -> Path:
     (dagster_home / "dagster.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     os.environ["DAGSTER_HOME"] = str(dagster_home)
     return dagster_home
-
-
-def psycopg2_url(url: str) -> str:
-    """``url`` with the psycopg2 driver when it names none (``postgresql://...``).
-
-    dagster-postgres hands the URL to SQLAlchemy, which (2.1) maps a bare ``postgresql://`` to
-    psycopg 3; the project ships psycopg2.
-    """
-    parsed = make_url(url)
-    if parsed.drivername == "postgresql":
-        parsed = parsed.set(drivername="postgresql+psycopg2")
-    return parsed.render_as_string(hide_password=False)

@@ -15,8 +15,9 @@ import yaml
 from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 
-from weather_trader.home import DAGSTER_YAML_TEMPLATE, prepare_home, psycopg2_url
+from weather_trader.home import DAGSTER_YAML_TEMPLATE, prepare_home
 from weather_trader.settings import ENV_VARS, Settings, SettingsError
+from weather_trader.store.db import psycopg2_url
 from weather_trader_tests.conftest import POSTGRES_URL_ENV
 
 # One valid, non-default value per variable, and the value it must parse to.

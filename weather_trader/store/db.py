@@ -38,6 +38,17 @@ def default_database_url(home: Path) -> str:
     return f"sqlite:///{(home / 'weather_trader.db').resolve()}"
 
 
+def psycopg2_url(url: str) -> str:
+    """``url`` with the psycopg2 driver when it names none (``postgresql://...``).
+
+    SQLAlchemy 2.1 maps a bare ``postgresql://`` to psycopg 3; the project ships psycopg2.
+    """
+    parsed = make_url(url)
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg2")
+    return parsed.render_as_string(hide_password=False)
+
+
 def make_engine(url: str) -> Engine:
     """Create an engine for ``url`` with per-backend settings.
 
@@ -71,10 +82,7 @@ def make_engine(url: str) -> Engine:
 
         return engine
     if backend == "postgresql":
-        if parsed.drivername == "postgresql":
-            # SQLAlchemy 2.1 defaults to psycopg 3; the project ships psycopg2-binary.
-            parsed = parsed.set(drivername="postgresql+psycopg2")
-        return create_engine(parsed, pool_pre_ping=True)
+        return create_engine(psycopg2_url(url), pool_pre_ping=True)
     raise StoreError(f"unsupported database backend {backend!r} in {parsed!r}")
 
 
