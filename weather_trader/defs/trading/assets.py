@@ -4,6 +4,7 @@
 
 from datetime import timedelta
 from decimal import Decimal
+from functools import partial
 
 import pandas as pd
 from dagster import (
@@ -193,29 +194,16 @@ def orders(
             if status.get(order.client_order_id, "pending") != "pending":
                 already += 1
                 continue
+            record = partial(
+                repo.record_order, order=order, city=city, climate_date=day, kind=row.kind,
+                outcome_side=decision.side, created_at=as_of,
+            )  # fmt: skip
             with database.session() as session:
                 # Recorded before it is sent: after a crash the id shows the order may be live.
-                repo.record_order(
-                    session,
-                    order,
-                    city=city,
-                    climate_date=day,
-                    kind=row.kind,
-                    outcome_side=decision.side,
-                    created_at=as_of,
-                )
+                record(session)
             result = client.place(order, books[decision.ticker], at=as_of)
             with database.session() as session:
-                repo.record_order(
-                    session,
-                    order,
-                    city=city,
-                    climate_date=day,
-                    kind=row.kind,
-                    outcome_side=decision.side,
-                    created_at=as_of,
-                    result=result,
-                )
+                record(session, result=result)
                 repo.record_fills(session, result.fills)
                 repo.append_event(
                     session,
