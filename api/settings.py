@@ -11,8 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from weather_trader.settings import Settings
-from weather_trader.store.db import default_database_url
+from weather_trader.settings import Settings, explain, values_from_env
 
 API_ENV_VARS: dict[str, str] = {
     "WEATHER_TRADER_API_POLL_INTERVAL": "poll_interval",
@@ -75,20 +74,17 @@ class ApiSettings(BaseModel):
             raise ApiSettingsError(str(exc)) from None
         values: dict[str, object] = {
             "home": project.home,
-            "database_url": project.database_url or default_database_url(project.home),
+            "database_url": project.resolved_database_url,
             "bankroll": project.bankroll,
             "daily_loss_limit": project.daily_loss_limit,
+            **values_from_env(API_ENV_VARS, env),
         }
-        values.update({field: env[var] for var, field in API_ENV_VARS.items() if env.get(var)})
         try:
             return cls.model_validate(values)
         except ValidationError as exc:
-            field_to_var = {field: var for var, field in API_ENV_VARS.items()}
-            problems = "; ".join(
-                f"{field_to_var.get(str(err['loc'][0]), err['loc'][0])}: {err['msg']}"
-                for err in exc.errors()
-            )
-            raise ApiSettingsError(f"invalid sidecar settings: {problems}") from None
+            raise ApiSettingsError(
+                f"invalid sidecar settings: {explain(exc, API_ENV_VARS)}"
+            ) from None
 
     def redacted_database_url(self) -> str:
         """The database URL with any password masked, safe to log."""

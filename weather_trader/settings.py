@@ -68,16 +68,10 @@ class Settings(BaseModel):
             SettingsError: Naming each variable whose value is invalid.
         """
         env = os.environ if environ is None else environ
-        values = {field: env[var] for var, field in ENV_VARS.items() if env.get(var, "") != ""}
         try:
-            return cls(**values)
+            return cls(**values_from_env(ENV_VARS, env))
         except ValidationError as exc:
-            field_to_var = {field: var for var, field in ENV_VARS.items()}
-            problems = "; ".join(
-                f"{field_to_var.get(str(err['loc'][0]), err['loc'][0])}: {err['msg']}"
-                for err in exc.errors()
-            )
-            raise SettingsError(f"invalid settings: {problems}") from None
+            raise SettingsError(f"invalid settings: {explain(exc, ENV_VARS)}") from None
 
     @property
     def resolved_home(self) -> Path:
@@ -98,3 +92,17 @@ class Settings(BaseModel):
     def resolved_database_url(self) -> str:
         """``DATABASE_URL`` or the SQLite file in the home folder (created if missing)."""
         return self.database_url or default_database_url(self.resolved_home)
+
+
+def values_from_env(env_vars: Mapping[str, str], environ: Mapping[str, str]) -> dict[str, str]:
+    """Field values for the variables of ``env_vars`` (variable -> field) set in ``environ``."""
+    return {field: environ[var] for var, field in env_vars.items() if environ.get(var, "") != ""}
+
+
+def explain(exc: ValidationError, env_vars: Mapping[str, str]) -> str:
+    """A validation error in terms of the environment variables the user actually set."""
+    field_to_var = {field: var for var, field in env_vars.items()}
+    return "; ".join(
+        f"{field_to_var.get(str(err['loc'][0]), err['loc'][0])}: {err['msg']}"
+        for err in exc.errors()
+    )
