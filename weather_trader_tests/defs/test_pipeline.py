@@ -484,3 +484,26 @@ def test_an_order_left_pending_by_a_crash_is_sent_on_the_rerun(pipeline: Pipelin
     first = pending["client_order_id"].iloc[0]
     assert orders.loc[first, "status"] != "pending"
     assert orders.loc[first, "filled_count"] > 0
+
+
+def test_live_trading_run_after_the_forecast_run_prices_the_new_book(pipeline: Pipeline) -> None:
+    start, _ = climate_day_window(CITY, DAY)
+    forecast_at, trade_at = start - timedelta(hours=6), start - timedelta(hours=5, minutes=50)
+
+    def run(selection: list[str], at: datetime) -> dg.ExecuteInProcessResult:
+        return dg.materialize(
+            pipeline.partitioned_assets(),
+            selection=selection,
+            partition_key=key(CITY, DAY),
+            resources={**pipeline.resources, "clock": ClockResource(fixed_now=at.isoformat())},
+            instance=pipeline.instance,
+        )
+
+    assert run(["forecast_snapshots", "temperature_distribution"], forecast_at).success
+    trading = ["kalshi_markets", "bracket_probabilities", "trade_decisions", "orders"]
+    assert run(trading, trade_at).success
+    with session_scope(pipeline.engine) as session:
+        probs = repo.bracket_probabilities_for(session, CITY, DAY)
+        decisions = repo.decisions_for(session, CITY, DAY)
+    assert len(probs) > 0 and (probs["as_of"] == trade_at).all()
+    assert len(decisions) == 2 * len(probs) and (decisions["as_of"] == trade_at).all()

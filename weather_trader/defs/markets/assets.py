@@ -80,20 +80,22 @@ def kalshi_markets(
     ],
 )
 def bracket_probabilities(
-    context: AssetExecutionContext, database: DatabaseResource
+    context: AssetExecutionContext, database: DatabaseResource, clock: ClockResource
 ) -> MaterializeResult:
     """Price every bracket of every event with the partition's distribution."""
+    now = clock.now()
     bad_sums: list[str] = []
     rows_written = 0
     gaps: list[float] = []
     for city, day, key in city_days(context):
+        as_of = pipeline_as_of(city, day, now)
         with database.session() as session:
             frames = []
             for kind in KINDS:
                 dist = repo.distribution_for(session, city, day, kind)
-                if dist is None:
+                if dist is None or dist.as_of > as_of:
                     continue
-                snapshots = repo.market_snapshots(session, city, day, kind, as_of=dist.as_of)
+                snapshots = repo.market_snapshots(session, city, day, kind, as_of=as_of)
                 if not snapshots:
                     continue
                 temperature = ObservedBoundTemperature(
@@ -111,7 +113,7 @@ def bracket_probabilities(
                         {
                             "kind": kind,
                             "ticker": [s.ticker for s in snapshots],
-                            "as_of": dist.as_of,
+                            "as_of": as_of,
                             "p_model": probs,
                             "p_market": mids,
                             "yes_bid": [s.yes_bid for s in snapshots],
