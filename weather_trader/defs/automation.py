@@ -30,7 +30,6 @@ from dagster import (
 
 from weather_trader.core.cities import CITIES, KINDS
 from weather_trader.core.climate_day import climate_date_of
-from weather_trader.core.records import MarketSnapshot
 from weather_trader.defs.partitions import city_day_key
 from weather_trader.defs.resources import (
     ClockResource,
@@ -133,7 +132,7 @@ def trading_sensor(
             s.ticker
             for k in KINDS
             for s in feed.event_markets(city, day, k, now)
-            if s.ticker in stored and abs(_mid(s) - _mid(stored[s.ticker])) >= PRICE_MOVE_TRIGGER
+            if s.ticker in stored and abs(s.mid - stored[s.ticker].mid) >= PRICE_MOVE_TRIGGER
         ]
         if seen.get(str(key)) != stamp or moved:
             reason = "price_move" if seen.get(str(key)) == stamp else "new_distribution"
@@ -180,7 +179,3 @@ def climate_report_sensor(
                     )
                 )
     return SensorResult(run_requests=requests)
-
-
-def _mid(snapshot: MarketSnapshot) -> Decimal:
-    return (snapshot.yes_bid + snapshot.yes_ask) / 2
