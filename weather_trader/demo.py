@@ -1,7 +1,8 @@
 """``weather-trader demo``: the whole loop offline, through a real Dagster instance.
 
-It seeds the point-in-time archive with a year of the simulated world, trains the model on
-history that ends before the first traded day (no look-ahead), then materialises the whole
+It backfills the point-in-time archive with a year of the simulated world (``weather_archive``
+through ``archive_backfill_job``), trains the model on history that ends before the first traded
+day (no look-ahead), then materialises the whole
 partitioned graph for every city over the last ``days`` settled climate days, one run per city
 over a range of days, and prints a summary per city.
 """
@@ -11,18 +12,14 @@ from __future__ import annotations
 import time
 from datetime import UTC, date, datetime, timedelta
 
-from dagster import DagsterInstance
+from dagster import DagsterInstance, Definitions
 
 from weather_trader.core.cities import CITIES
-from weather_trader.core.records import ClimateReport
 from weather_trader.definitions import build_definitions
 from weather_trader.defs.partitions import city_day_key
 from weather_trader.home import prepare_home
 from weather_trader.reporting import CitySummary, city_summary
 from weather_trader.settings import Settings
-from weather_trader.sim.sources import history_frames
-from weather_trader.sim.world import build_sim
-from weather_trader.store import repo
 from weather_trader.store.db import make_engine, migrate, session_scope
 
 # A climate day's final report is out by about 07:00 local standard time the next morning
@@ -50,20 +47,15 @@ def run_demo(settings: Settings, days: int = 30, history_days: int = 365) -> int
     start = end - timedelta(days=days - 1)
     cities = sorted(CITIES)
 
-    print(f"[demo] seeding {history_days} days of simulated history for {len(cities)} cities")
-    weather, _ = build_sim(settings.sim_seed)
-    forecasts, reports = history_frames(
-        weather.world, cities, start - timedelta(days=history_days), start - timedelta(days=1)
-    )
-    with session_scope(engine) as session:
-        new = repo.append_forecast_frame(session, forecasts)
-        repo.upsert_climate_reports(
-            session, (ClimateReport(**row) for row in reports.to_dict("records"))
-        )
-    print(f"[demo]   {new} new forecast rows, {len(reports)} climate reports")
-
     defs = build_definitions(settings)
     instance = DagsterInstance.get()
+    print(f"[demo] backfilling {history_days} days of archive for {len(cities)} cities")
+    history_start = start - timedelta(days=history_days)
+    if not _run_ranges(
+        defs, instance, "archive_backfill_job", cities, history_start, start - timedelta(days=1)
+    ):
+        return 1
+
     # The first traded day is decided at 10:00 the day before, when the latest final report
     # out is the one of two days before: the model learns from nothing later than that.
     train_end = start - timedelta(days=2)
@@ -77,22 +69,9 @@ def run_demo(settings: Settings, days: int = 30, history_days: int = 365) -> int
     )
     if not model.success:
         return 1
-    pipeline = defs.resolve_job_def("pipeline_job")
-    for city in cities:
-        t0 = time.monotonic()
-        result = pipeline.execute_in_process(
-            instance=instance,
-            run_config=QUIET_LOGS,
-            tags={
-                "dagster/asset_partition_range_start": str(city_day_key(city, start)),
-                "dagster/asset_partition_range_end": str(city_day_key(city, end)),
-            },
-        )
-        print(
-            f"[demo] {city}: {days} climate days through the graph in {time.monotonic() - t0:.1f}s"
-        )
-        if not result.success:
-            return 1
+    print(f"[demo] trading {days} climate days")
+    if not _run_ranges(defs, instance, "pipeline_job", cities, start, end):
+        return 1
 
     day_list = [start + timedelta(days=i) for i in range(days)]
     with session_scope(engine) as session:
@@ -102,6 +81,31 @@ def run_demo(settings: Settings, days: int = 30, history_days: int = 365) -> int
     print("         Dagster UI  http://127.0.0.1:3000   (runs, lineage, asset checks, backfills)")
     print("         dashboard   http://127.0.0.1:8000   (P&L, positions, decisions, live feed)")
     return 0
+
+
+def _run_ranges(
+    defs: Definitions,
+    instance: DagsterInstance,
+    job: str,
+    cities: list[str],
+    start: date,
+    end: date,
+) -> bool:
+    """Run ``job`` once per city over the range of its days ``start..end``."""
+    for city in cities:
+        t0 = time.monotonic()
+        result = defs.resolve_job_def(job).execute_in_process(
+            instance=instance,
+            run_config=QUIET_LOGS,
+            tags={
+                "dagster/asset_partition_range_start": str(city_day_key(city, start)),
+                "dagster/asset_partition_range_end": str(city_day_key(city, end)),
+            },
+        )
+        print(f"[demo]   {city}: {(end - start).days + 1} days in {time.monotonic() - t0:.1f}s")
+        if not result.success:
+            return False
+    return True
 
 
 def format_summary(summaries: list[CitySummary], start: date, end: date) -> str:

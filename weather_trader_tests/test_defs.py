@@ -16,6 +16,7 @@ GROUPS = {
     "forecast_snapshots": "weather",
     "intraday_observations": "weather",
     "climate_reports": "weather",
+    "weather_archive": "weather",
     "temperature_model": "forecasting",
     "temperature_distribution": "forecasting",
     "kalshi_markets": "markets",
@@ -36,8 +37,9 @@ JOB_ASSETS = {
     "forecast_job": {"forecast_snapshots", "intraday_observations", "temperature_distribution"},
     "trading_job": {"kalshi_markets", "bracket_probabilities", "trade_decisions", "orders"},
     "settlement_job": {"climate_reports", "settlements", "forecast_scores"},
-    "pipeline_job": set(GROUPS) - {"temperature_model"},
+    "pipeline_job": set(GROUPS) - {"temperature_model", "weather_archive"},
     "model_job": {"temperature_model"},
+    "archive_backfill_job": {"weather_archive"},
 }
 RESOURCES = {"database", "weather", "market_data", "broker", "trading", "clock", "model_store"}
 
@@ -101,6 +103,7 @@ def test_rate_limited_apis_use_pools(graph: dg.AssetGraph) -> None:
         "forecast_snapshots",
         "intraday_observations",
         "climate_reports",
+        "weather_archive",
     }
     assert {k for k, v in pools.items() if v == {"kalshi_api"}} == {"kalshi_markets", "orders"}
 

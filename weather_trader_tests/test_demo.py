@@ -49,12 +49,14 @@ def test_demo_runs_the_whole_loop_and_prints_a_row_per_city(
     assert Decimal(total_pnl) == sum(Decimal(r["pnl"]) for r in rows.values())
     assert all(r["ours"] != "-" and r["mkt"] != "-" for r in rows.values())  # every day scored
 
-    # One training run and one range run per city, all in the instance under the home.
+    # Per city a backfill range run and a trading range run, and one training run, all in the
+    # instance under the home.
     with dg.DagsterInstance.from_config(str(settings.dagster_home)) as instance:
         records = instance.get_run_records()
-        assert len(records) == 1 + len(CITIES)
+        assert len(records) == 1 + 2 * len(CITIES)
         assert all(r.dagster_run.is_success for r in records)
-        assert sum(r.dagster_run.job_name == "pipeline_job" for r in records) == len(CITIES)
+        jobs = [r.dagster_run.job_name for r in records]
+        assert jobs.count("pipeline_job") == jobs.count("archive_backfill_job") == len(CITIES)
     engine = make_engine(settings.resolved_database_url)
     try:
         with session_scope(engine) as session:

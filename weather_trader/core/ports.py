@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Protocol
 
+import pandas as pd
+
 from weather_trader.core.cities import Kind
 from weather_trader.core.records import (
     ClimateReport,
@@ -33,6 +35,19 @@ class WeatherSource(Protocol):
 
     def climate_reports(self, city: str, day: date, as_of: datetime) -> list[ClimateReport]:
         """Every climate report for ``day`` issued before ``as_of`` (preliminary and final)."""
+        ...
+
+    def history(
+        self, city: str, start: date, end: date
+    ) -> tuple[pd.DataFrame, list[ClimateReport]]:
+        """The archive of climate days ``start..end`` (inclusive) as it was published.
+
+        Returns:
+            ``(forecasts, reports)``: forecasts with the columns ``city``, ``climate_date``,
+            ``kind``, ``source``, ``model``, ``member`` (nullable int), ``issued_at``,
+            ``retrieved_at`` (when it was available: never before it was issued) and
+            ``value_f``; and the days' climate reports.
+        """
         ...
 
 

@@ -64,9 +64,14 @@ settlement_job = define_asset_job(
     selection=AssetSelection.assets("climate_reports", "settlements", "forecast_scores"),
     description="Store the climate report, settle positions and score the forecasts.",
 )
+archive_backfill_job = define_asset_job(
+    "archive_backfill_job",
+    selection=AssetSelection.assets("weather_archive"),
+    description="Backfill the archive (forecasts as published, climate reports) for past days.",
+)
 pipeline_job = define_asset_job(
     "pipeline_job",
-    selection=AssetSelection.all() - AssetSelection.assets("temperature_model"),
+    selection=AssetSelection.all() - AssetSelection.assets("temperature_model", "weather_archive"),
     description="The whole partitioned graph, for backfills and replays over ranges.",
 )
 model_job = define_asset_job(
@@ -74,7 +79,7 @@ model_job = define_asset_job(
     selection=AssetSelection.assets("temperature_model"),
     description="Retrain the temperature model.",
 )
-JOBS = [forecast_job, trading_job, settlement_job, pipeline_job, model_job]
+JOBS = [forecast_job, trading_job, settlement_job, pipeline_job, model_job, archive_backfill_job]
 
 
 def live_partitions(now: datetime) -> Iterator[tuple[str, str]]:

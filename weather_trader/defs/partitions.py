@@ -19,7 +19,8 @@ from dagster import (
 
 from weather_trader.core.cities import CITIES
 
-FIRST_CLIMATE_DAY = "2025-01-01"
+# Far enough back for a few years of backfilled history to train on.
+FIRST_CLIMATE_DAY = "2023-01-01"
 
 city_partitions = StaticPartitionsDefinition(sorted(CITIES))
 date_partitions = DailyPartitionsDefinition(start_date=FIRST_CLIMATE_DAY, end_offset=2)

@@ -135,6 +135,19 @@ class SimWeatherSource:
         get_city(city)
         return [r for r in day_reports(self.world, city, day) if r.issued_at < as_of]
 
+    def history(
+        self, city: str, start: date, end: date
+    ) -> tuple[pd.DataFrame, list[ClimateReport]]:
+        """The archive of climate days ``start..end`` as it was published (see ``WeatherSource``).
+
+        Raises:
+            SimWeatherError: On an empty range.
+            UnknownCityError: If the city is not registered.
+        """
+        get_city(city)
+        forecasts, reports = history_frames(self.world, [city], start, end)
+        return forecasts, [ClimateReport(**row) for row in reports.to_dict("records")]
+
 
 def history_frames(
     world: SimWeather,
@@ -170,7 +183,7 @@ def history_frames(
         raise SimWeatherError(f"empty range: end {end} before start {start}")
     if any(not 0 <= lead <= MAX_LEAD_DAYS for lead in lead_days):
         raise SimWeatherError(f"lead_days must be within 0..{MAX_LEAD_DAYS}, got {lead_days}")
-    days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
+    days = _days(start, end)
     base = np.array([d.toordinal() for d in days], dtype=np.int64)
     day_objs = np.array(days, dtype=object)
     frames: list[pd.DataFrame] = []
@@ -242,3 +255,7 @@ def _frame(
         },
         columns=list(FORECAST_COLUMNS),
     )
+
+
+def _days(start: date, end: date) -> list[date]:
+    return [start + timedelta(days=i) for i in range((end - start).days + 1)]

@@ -181,15 +181,15 @@ class SourceHttp:
             return path
         return f"{self.base_url}/{path.lstrip('/')}"
 
-    def get_json(self, path: str, params: Mapping[str, QueryValue] | None = None) -> Any:
-        """GET ``path`` and return the decoded JSON body.
+    def get(self, path: str, params: Mapping[str, QueryValue] | None = None) -> httpx.Response:
+        """GET ``path`` with retries, the rate limit and typed errors; the body is not decoded.
 
         Raises:
             SourceUnavailable: Timeouts, connection errors or 5xx after every retry.
             RateLimited: HTTP 429 after every retry.
             NotFound: HTTP 404.
             RequestRejected: Any other 4xx.
-            MalformedResponse: A body that is not complete, valid JSON.
+            MalformedResponse: A body cut off mid-transfer.
         """
         url = self.url_for(path)
         query: dict[str, QueryValue] = dict(params or {})
@@ -205,10 +205,18 @@ class SourceHttp:
             reraise=True,
         )
         try:
-            response = retrying(self._send_once, url, query, safe_url)
+            return retrying(self._send_once, url, query, safe_url)
         except _Transient as exc:
             raise exc.error from None
-        return self._decode(response, safe_url)
+
+    def get_json(self, path: str, params: Mapping[str, QueryValue] | None = None) -> Any:
+        """GET ``path`` and return the decoded JSON body.
+
+        Raises:
+            The errors of :meth:`get`, and MalformedResponse for a body that is not valid JSON.
+        """
+        response = self.get(path, params)
+        return self._decode(response, redact_url(response.request.url))
 
     # internals ----------------------------------------------------------------------------
 

@@ -78,8 +78,12 @@ class Pipeline:
         return build_definitions(self.settings)
 
     def partitioned_assets(self) -> list[dg.AssetsDefinition]:
-        """Every partitioned asset of the code location (the whole graph but the model)."""
-        return [a for a in self.definitions.assets if a.partitions_def is not None]
+        """The partitioned assets ``pipeline_job`` runs (all but the archive backfill)."""
+        return [
+            a
+            for a in self.definitions.assets
+            if a.partitions_def is not None and a.key != dg.AssetKey("weather_archive")
+        ]
 
     def train(self, train_end: date) -> dg.ExecuteInProcessResult:
         """Materialise ``temperature_model`` on the archive up to ``train_end``."""

@@ -105,6 +105,7 @@ EXPECTED_EDGES = {
     ("climate_reports", "settlements"),
     ("settlements", "forecast_scores"),
     ("bracket_probabilities", "forecast_scores"),
+    ("weather_archive", "temperature_model"),
 }
 
 
@@ -160,6 +161,16 @@ def test_every_edge_maps_partitions(parent_key: AssetKey, child_key: AssetKey) -
     an unpartitioned parent feeds every child partition."""
     graph = defs.resolve_asset_graph()
     mapping = graph.get_partition_mapping(child_key, parent_key)
+    if graph.get(child_key).partitions_def is None:
+        # The unpartitioned model learns from every partition of the archive.
+        assert graph.get(parent_key).partitions_def == city_day_partitions
+        assert isinstance(mapping, AllPartitionMapping)
+        with dg.partition_loading_context(effective_dt=NOW):
+            up = graph.get_parent_partition_keys_for_child(None, parent_key, child_key)
+            assert set(up.partitions_subset.get_partition_keys()) == set(
+                city_day_partitions.get_partition_keys()
+            )
+        return
     assert graph.get(child_key).partitions_def == city_day_partitions
     if graph.get(parent_key).partitions_def is None:
         assert isinstance(mapping, AllPartitionMapping)

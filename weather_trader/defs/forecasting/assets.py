@@ -44,6 +44,7 @@ class TrainingConfig(Config):
 
 
 @asset(
+    deps=["weather_archive"],
     group_name="forecasting",
     kinds={"python", "pandas"},
     description=(

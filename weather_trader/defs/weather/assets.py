@@ -2,7 +2,7 @@
 
 # No `from __future__ import annotations`: Dagster reads these annotations at definition time.
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from dagster import (
     AssetCheckResult,
@@ -175,3 +175,55 @@ def climate_reports(
             )
         ],
     )
+
+
+@asset(
+    **PARTITIONED,
+    group_name="weather",
+    kinds=KINDS_TAG,
+    pool="weather_api",
+    description=(
+        "Historical backfill of the point-in-time archive: forecasts as they were published "
+        "(issue and availability times kept, so training has no look-ahead) and the final "
+        "climate reports of past days. Idempotent and resumable: re-running adds nothing."
+    ),
+)
+def weather_archive(
+    context: AssetExecutionContext,
+    database: DatabaseResource,
+    weather: WeatherSourceResource,
+    clock: ClockResource,
+) -> MaterializeResult:
+    """Fetch each run of consecutive days of a city from the source's history in one call.
+
+    Only what was published by now is kept: the archive never holds a future.
+    """
+    source, now = weather.client(), clock.now()
+    new_forecasts = reports = 0
+    for city, start, end in consecutive_ranges(city_days(context)):
+        forecasts, history_reports = source.history(city, start, end)
+        forecasts = forecasts[forecasts["retrieved_at"] <= now]
+        with database.session() as session:
+            new_forecasts += repo.append_forecast_frame(session, forecasts)
+            reports += repo.upsert_climate_reports(
+                session, [r for r in history_reports if r.issued_at <= now]
+            )
+        context.log.info("archived %s %s..%s", city, start, end)
+    return MaterializeResult(
+        metadata={
+            "partitions": len(context.partition_keys),
+            "forecast_rows_new": new_forecasts,
+            "climate_reports_changed": reports,
+        }
+    )
+
+
+def consecutive_ranges(partitions: list[tuple[str, date, str]]) -> list[tuple[str, date, date]]:
+    """``(city, first_day, last_day)`` for each run of consecutive days of one city."""
+    ranges: list[tuple[str, date, date]] = []
+    for city, day, _ in sorted(partitions):
+        if ranges and ranges[-1][0] == city and ranges[-1][2] == day - timedelta(days=1):
+            ranges[-1] = (city, ranges[-1][1], day)
+        else:
+            ranges.append((city, day, day))
+    return ranges
