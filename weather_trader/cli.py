@@ -22,7 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     demo = commands.add_parser("demo", help="replay the last N climate days offline and summarise")
     demo.add_argument("--days", type=int, default=30, help="climate days to trade (default 30)")
     demo.add_argument(
-        "--history-days", type=int, default=365, help="archive days the model trains on"
+        "--history-days", type=int, default=180, help="archive days the model trains on"
     )
     commands.add_parser("dev", help="Dagster UI + daemon on :3000 and the sidecar on :8000")
     serve = commands.add_parser("serve", help="run the FastAPI sidecar")
