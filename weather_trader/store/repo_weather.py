@@ -195,8 +195,9 @@ def training_history(
         ``forecast_f`` float (member mean), ``observed_f`` float (the final CLI value);
         sorted by city, kind, climate_date, source, model, issued_at.
     """
+    # Grouped in the unique index's column order so SQLite walks the index instead of sorting.
     group = (
-        Forecast.city, Forecast.kind, Forecast.climate_date, Forecast.source, Forecast.model,
+        Forecast.city, Forecast.climate_date, Forecast.kind, Forecast.source, Forecast.model,
         Forecast.issued_at, Forecast.lead_days,
     )  # fmt: skip
     stmt = (
@@ -208,7 +209,8 @@ def training_history(
         )
         .group_by(*group)
     )
-    forecasts = frame(session.execute(stmt).all(), TRAINING_COLUMNS[:-1])
+    columns = ("city", "climate_date", "kind", "source", "model", "issued_at", "lead_days")
+    forecasts = frame(session.execute(stmt).all(), (*columns, "forecast_f"))
     observed = _final_values(session, cities, start, end)
     df = forecasts.merge(observed, on=["city", "kind", "climate_date"], how="inner")
     df = df.sort_values(list(TRAINING_COLUMNS[:6])).reset_index(drop=True)
