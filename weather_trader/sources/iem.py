@@ -207,40 +207,25 @@ def _afos_time(moment: datetime) -> str:
 # ---------------------------------------------------------------------------------- client
 
 
+# Year-long archives are slow to build, and IEM rate-limits bursts.
+HTTP_DEFAULTS: dict[str, Any] = {"timeout": 60.0, "min_interval": 1.0}
+
+
 class IemClient:
     """Client of the Iowa Environmental Mesonet backfill services.
 
     Args:
         user_agent: User-Agent with contact details (``"weather-trader (ops@example.com)"``).
         http: A preconfigured :class:`SourceHttp` (tests); built from the other args if None.
-        timeout: Request timeout in seconds (year-long archives are slow to build).
-        max_attempts: Attempts per request.
-        min_interval: Minimum seconds between requests (IEM rate-limits bursts).
-        transport: Optional httpx transport.
-        **http_options: Further :class:`SourceHttp` keyword options (``sleep``, backoff, ...).
+        **http_options: :class:`SourceHttp` keyword options (``timeout``, ``min_interval``,
+            ``transport``, ``sleep``, backoff, ...) over :data:`HTTP_DEFAULTS`.
     """
 
     def __init__(
-        self,
-        user_agent: str,
-        *,
-        http: SourceHttp | None = None,
-        timeout: float = 60.0,
-        max_attempts: int = 4,
-        min_interval: float = 1.0,
-        transport: httpx.BaseTransport | None = None,
-        **http_options: Any,
+        self, user_agent: str, *, http: SourceHttp | None = None, **http_options: Any
     ) -> None:
-        self.http = http or SourceHttp(
-            SOURCE,
-            BASE_URL,
-            user_agent,
-            timeout=timeout,
-            max_attempts=max_attempts,
-            min_interval=min_interval,
-            transport=transport,
-            **http_options,
-        )
+        options = {**HTTP_DEFAULTS, **http_options}
+        self.http = http or SourceHttp(SOURCE, BASE_URL, user_agent, **options)
 
     def close(self) -> None:
         """Close the HTTP client."""

@@ -26,7 +26,6 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
-import httpx
 from metar import Metar
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
@@ -249,40 +248,25 @@ class _ApiMetar(BaseModel):
     raw_ob: str = Field(alias="rawOb")
 
 
+# The API allows about 100 requests a minute.
+HTTP_DEFAULTS: dict[str, Any] = {"timeout": 15.0, "min_interval": 1.0}
+
+
 class MetarClient:
     """Client of the aviationweather.gov Data API (``/api/data/metar``).
 
     Args:
         user_agent: User-Agent with contact details.
         http: A preconfigured :class:`SourceHttp` (tests); built from the other args if None.
-        timeout: Request timeout in seconds.
-        max_attempts: Attempts per request.
-        min_interval: Minimum seconds between requests (the API allows ~100 requests/minute).
-        transport: Optional httpx transport.
-        **http_options: Further :class:`SourceHttp` keyword options (``sleep``, backoff, ...).
+        **http_options: :class:`SourceHttp` keyword options (``timeout``, ``min_interval``,
+            ``transport``, ``sleep``, backoff, ...) over :data:`HTTP_DEFAULTS`.
     """
 
     def __init__(
-        self,
-        user_agent: str,
-        *,
-        http: SourceHttp | None = None,
-        timeout: float = 15.0,
-        max_attempts: int = 4,
-        min_interval: float = 1.0,
-        transport: httpx.BaseTransport | None = None,
-        **http_options: Any,
+        self, user_agent: str, *, http: SourceHttp | None = None, **http_options: Any
     ) -> None:
-        self.http = http or SourceHttp(
-            SOURCE,
-            BASE_URL,
-            user_agent,
-            timeout=timeout,
-            max_attempts=max_attempts,
-            min_interval=min_interval,
-            transport=transport,
-            **http_options,
-        )
+        options = {**HTTP_DEFAULTS, **http_options}
+        self.http = http or SourceHttp(SOURCE, BASE_URL, user_agent, **options)
 
     def close(self) -> None:
         """Close the HTTP client."""

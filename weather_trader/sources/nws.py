@@ -13,7 +13,6 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
-import httpx
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from weather_trader.core.cities import CITIES, Kind
@@ -320,6 +319,9 @@ def city_for_station(station: str) -> str:
 # ---------------------------------------------------------------------------------- client
 
 
+HTTP_DEFAULTS: dict[str, Any] = {"timeout": 15.0, "min_interval": 0.5}
+
+
 class NwsClient:
     """Client of api.weather.gov (GeoJSON, ``Accept: application/geo+json``).
 
@@ -327,12 +329,9 @@ class NwsClient:
         user_agent: User-Agent with contact details, as the NWS API requires
             (``"weather-trader (ops@example.com)"``).
         http: A preconfigured :class:`SourceHttp` (tests); built from the other args if None.
-        timeout: Request timeout in seconds.
-        max_attempts: Attempts per request.
-        min_interval: Minimum seconds between requests.
-        transport: Optional httpx transport.
         now: Clock for ``retrieved_at`` stamps.
-        **http_options: Further :class:`SourceHttp` keyword options (``sleep``, backoff, ...).
+        **http_options: :class:`SourceHttp` keyword options (``timeout``, ``min_interval``,
+            ``transport``, ``sleep``, backoff, ...) over :data:`HTTP_DEFAULTS`.
     """
 
     def __init__(
@@ -340,24 +339,11 @@ class NwsClient:
         user_agent: str,
         *,
         http: SourceHttp | None = None,
-        timeout: float = 15.0,
-        max_attempts: int = 4,
-        min_interval: float = 0.5,
-        transport: httpx.BaseTransport | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         **http_options: Any,
     ) -> None:
-        self.http = http or SourceHttp(
-            SOURCE,
-            BASE_URL,
-            user_agent,
-            timeout=timeout,
-            max_attempts=max_attempts,
-            min_interval=min_interval,
-            transport=transport,
-            headers={"Accept": ACCEPT},
-            **http_options,
-        )
+        options = {**HTTP_DEFAULTS, "headers": {"Accept": ACCEPT}, **http_options}
+        self.http = http or SourceHttp(SOURCE, BASE_URL, user_agent, **options)
         self._now = now
         self._points: dict[tuple[float, float], NwsPoint] = {}
         self._points_lock = threading.Lock()

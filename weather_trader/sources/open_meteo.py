@@ -16,7 +16,6 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from weather_trader.core.cities import Kind, get_city
@@ -84,6 +83,9 @@ def _member_key(variable: str, model: str, single: bool) -> re.Pattern[str]:
     return re.compile(rf"^{re.escape(variable)}(?:_member(?P<member>\d+))?{suffix}$")
 
 
+HTTP_DEFAULTS: dict[str, Any] = {"timeout": 20.0, "min_interval": 0.2}
+
+
 class OpenMeteoClient:
     """Client of the Open-Meteo forecast, ensemble and previous-runs APIs.
 
@@ -91,12 +93,9 @@ class OpenMeteoClient:
         user_agent: User-Agent with contact details.
         api_key: Optional commercial key; switches every API to its ``customer-`` host and is
             sent as ``apikey`` (redacted from logs and errors).
-        timeout: Request timeout in seconds.
-        max_attempts: Attempts per request.
-        min_interval: Minimum seconds between requests to one host.
-        transport: Optional httpx transport.
         now: Clock for ``retrieved_at`` stamps (tests inject a fixed one).
-        **http_options: Further :class:`SourceHttp` keyword options (``sleep``, backoff, ...).
+        **http_options: :class:`SourceHttp` keyword options (``timeout``, ``min_interval`` per
+            host, ``transport``, ``sleep``, backoff, ...) over :data:`HTTP_DEFAULTS`.
     """
 
     def __init__(
@@ -104,26 +103,13 @@ class OpenMeteoClient:
         user_agent: str,
         *,
         api_key: str | None = None,
-        timeout: float = 20.0,
-        max_attempts: int = 4,
-        min_interval: float = 0.2,
-        transport: httpx.BaseTransport | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         **http_options: Any,
     ) -> None:
         hosts = CUSTOMER_HOSTS if api_key else FREE_HOSTS
+        options = {**HTTP_DEFAULTS, **http_options}
         self.http = {
-            api: SourceHttp(
-                SOURCE,
-                host,
-                user_agent,
-                timeout=timeout,
-                max_attempts=max_attempts,
-                min_interval=min_interval,
-                api_key=api_key,
-                transport=transport,
-                **http_options,
-            )
+            api: SourceHttp(SOURCE, host, user_agent, api_key=api_key, **options)
             for api, host in hosts.items()
         }
         self._now = now
