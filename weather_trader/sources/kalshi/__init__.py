@@ -1,0 +1,1 @@
+"""Kalshi's 2026 trade API: request signing, models, REST and WebSocket clients."""
