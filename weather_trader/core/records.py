@@ -134,6 +134,17 @@ class MarketSnapshot(_Record):
         )
 
 
+class PublicTrade(_Record):
+    """One trade on a market's public tape."""
+
+    trade_id: str
+    ticker: str
+    traded_at: AwareDatetime
+    yes_price: Decimal = Field(description="YES price in dollars at which it traded.")
+    count: Decimal
+    taker_side: Literal["yes", "no"]
+
+
 class OrderRequest(_Record):
     """A V2 order on the YES book (Kalshi ``POST /portfolio/events/orders``)."""
 

@@ -21,6 +21,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -121,6 +122,31 @@ class ClimateReportRow(Base):
     text: Mapped[str] = mapped_column(Text)
 
 
+class RawPayload(Base):
+    """A source response body exactly as received, zlib-compressed, kept for audit.
+
+    Identical bodies are stored once (``sha256`` of the uncompressed body is unique); the first
+    retrieval is kept. Archived forecasts link to it by ``(source, city, retrieved_at)``.
+    """
+
+    __tablename__ = "raw_payloads"
+    __table_args__ = (
+        UniqueConstraint("sha256", name="uq_raw_payloads_sha256"),
+        Index("ix_raw_payloads_source_retrieved_at", "source", "retrieved_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(32))
+    city: Mapped[str | None] = mapped_column(String(16))
+    url: Mapped[str] = mapped_column(Text)
+    retrieved_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[int] = mapped_column(Integer)
+    content_type: Mapped[str] = mapped_column(String(128))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    body_zlib: Mapped[bytes] = mapped_column(LargeBinary)
+
+
 class Market(Base):
     """A Kalshi binary bracket market (the latest known definition and result)."""
 
@@ -172,6 +198,25 @@ class BookSnapshot(Base):
     yes_bid_size: Mapped[Decimal] = mapped_column(COUNT)
     yes_ask_size: Mapped[Decimal] = mapped_column(COUNT)
     levels: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class MarketTrade(Base):
+    """One public trade on a Kalshi market (the feed's tick archive for backtests)."""
+
+    __tablename__ = "market_trades"
+    __table_args__ = (
+        UniqueConstraint("trade_id", name="uq_market_trades_trade_id"),
+        Index("ix_market_trades_ticker_traded_at", "ticker", "traded_at"),
+        CheckConstraint("taker_side IN ('yes', 'no')", name="taker_side"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    trade_id: Mapped[str] = mapped_column(String(64))
+    ticker: Mapped[str] = mapped_column(String(64))
+    traded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    yes_price: Mapped[Decimal] = mapped_column(MONEY)
+    count: Mapped[Decimal] = mapped_column(COUNT)
+    taker_side: Mapped[str] = mapped_column(String(3))
 
 
 class DistributionRow(Base):

@@ -8,6 +8,7 @@ delete-then-insert one partition so re-runs never duplicate.
 from __future__ import annotations
 
 from weather_trader.store.repo_markets import (
+    append_trades,
     bracket_probabilities_for,
     distribution_for,
     market_snapshots,
@@ -15,6 +16,7 @@ from weather_trader.store.repo_markets import (
     replace_distribution,
     replace_markets,
     set_market_result,
+    trades_for,
 )
 from weather_trader.store.repo_meta import (
     append_event,
@@ -43,7 +45,9 @@ from weather_trader.store.repo_weather import (
     final_report,
     forecasts_as_of,
     observations_for,
+    raw_payloads,
     replace_observations,
+    store_raw_payload,
     training_history,
     upsert_climate_reports,
 )
@@ -52,6 +56,7 @@ __all__ = [
     "append_event",
     "append_forecast_frame",
     "append_forecasts",
+    "append_trades",
     "bracket_probabilities_for",
     "climate_reports_for",
     "decisions_for",
@@ -68,6 +73,7 @@ __all__ = [
     "pnl_summary",
     "position_lots",
     "positions_for",
+    "raw_payloads",
     "record_fills",
     "record_order",
     "replace_bracket_probabilities",
@@ -79,6 +85,8 @@ __all__ = [
     "save_model_version",
     "set_market_result",
     "set_setting",
+    "store_raw_payload",
+    "trades_for",
     "training_history",
     "upsert_climate_reports",
 ]

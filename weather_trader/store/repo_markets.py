@@ -11,11 +11,12 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from weather_trader.core.cities import Kind
-from weather_trader.core.records import BookLevel, MarketSnapshot
+from weather_trader.core.records import BookLevel, MarketSnapshot, PublicTrade
 from weather_trader.store._util import (
     aware,
     check_kind,
     frame,
+    insert_ignoring_duplicates,
     jsonable,
     optional_money,
     partition_delete,
@@ -23,7 +24,13 @@ from weather_trader.store._util import (
     typed,
 )
 from weather_trader.store.db import StoreError
-from weather_trader.store.models import BookSnapshot, BracketProbability, DistributionRow, Market
+from weather_trader.store.models import (
+    BookSnapshot,
+    BracketProbability,
+    DistributionRow,
+    Market,
+    MarketTrade,
+)
 from weather_trader.store.schemas import DistributionRecord
 
 BRACKET_INPUT_COLUMNS = ("kind", "ticker", "as_of", "p_model", "p_market", "yes_bid", "yes_ask")
@@ -273,3 +280,47 @@ def bracket_probabilities_for(
         stmt = stmt.where(BracketProbability.kind == kind)
     df = frame(session.execute(stmt.order_by("kind", "ticker")).all(), BRACKET_COLUMNS)
     return typed(df, {"as_of": "datetime", "p_model": "float64", "p_market": "float64"})
+
+
+def append_trades(session: Session, trades: Sequence[PublicTrade]) -> int:
+    """Append trades to the tape; a trade already recorded (same ``trade_id``) is skipped.
+
+    Returns:
+        The number of trades newly recorded.
+    """
+    rows = [
+        {
+            "trade_id": t.trade_id,
+            "ticker": t.ticker,
+            "traded_at": t.traded_at.astimezone(UTC),
+            "yes_price": t.yes_price,
+            "count": t.count,
+            "taker_side": t.taker_side,
+        }
+        for t in trades
+    ]
+    return insert_ignoring_duplicates(session, MarketTrade, rows)
+
+
+def trades_for(session: Session, ticker: str, start: datetime, end: datetime) -> list[PublicTrade]:
+    """The recorded trades of ``ticker`` in ``[start, end)``, oldest first."""
+    stmt = (
+        select(MarketTrade)
+        .where(
+            MarketTrade.ticker == ticker,
+            MarketTrade.traded_at >= aware(start, "start"),
+            MarketTrade.traded_at < aware(end, "end"),
+        )
+        .order_by(MarketTrade.traded_at, MarketTrade.id)
+    )
+    return [
+        PublicTrade(
+            trade_id=row.trade_id,
+            ticker=row.ticker,
+            traded_at=row.traded_at,
+            yes_price=row.yes_price,
+            count=row.count,
+            taker_side=row.taker_side,  # type: ignore[arg-type]
+        )
+        for row in session.scalars(stmt)
+    ]

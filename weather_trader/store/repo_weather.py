@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import zlib
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
@@ -27,6 +29,7 @@ from weather_trader.store.models import (
     Forecast,
     ObservationRow,
 )
+from weather_trader.store.models import RawPayload as RawPayloadRow
 
 FORECAST_COLUMNS = (
     "city", "climate_date", "kind", "source", "model", "member", "issued_at", "lead_days",
@@ -358,3 +361,63 @@ def final_report(session: Session, city: str, day: date) -> ClimateReport | None
         .limit(1)
     ).one_or_none()
     return None if row is None else _to_report(row)
+
+
+def store_raw_payload(
+    session: Session,
+    *,
+    source: str,
+    url: str,
+    retrieved_at: datetime,
+    status: int,
+    content_type: str,
+    body: bytes,
+    city: str | None = None,
+) -> bool:
+    """Keep a response body zlib-compressed for audit; identical bodies are stored once.
+
+    Args:
+        session: The session.
+        source: Source name (``nws``, ``open-meteo``...).
+        url: The request URL, secrets already redacted.
+        retrieved_at: When the body was received (aware).
+        status: HTTP status code.
+        content_type: The response's content type.
+        body: The body exactly as received.
+        city: The city the request was for, when it was for one.
+
+    Returns:
+        True when the body was new, False when an identical body was already kept.
+    """
+    row = {
+        "source": source,
+        "city": city,
+        "url": url,
+        "retrieved_at": aware(retrieved_at, "retrieved_at"),
+        "status": status,
+        "content_type": content_type,
+        "sha256": hashlib.sha256(body).hexdigest(),
+        "size_bytes": len(body),
+        "body_zlib": zlib.compress(body, 6),
+    }
+    return insert_ignoring_duplicates(session, RawPayloadRow, [row]) == 1
+
+
+def raw_payloads(
+    session: Session, source: str, start: datetime, end: datetime
+) -> list[tuple[str, datetime, bytes]]:
+    """The kept bodies of ``source`` retrieved in ``[start, end)``, decompressed.
+
+    Returns:
+        ``(url, retrieved_at, body)`` tuples in retrieval order.
+    """
+    stmt = (
+        select(RawPayloadRow.url, RawPayloadRow.retrieved_at, RawPayloadRow.body_zlib)
+        .where(
+            RawPayloadRow.source == source,
+            RawPayloadRow.retrieved_at >= aware(start, "start"),
+            RawPayloadRow.retrieved_at < aware(end, "end"),
+        )
+        .order_by(RawPayloadRow.retrieved_at, RawPayloadRow.id)
+    )
+    return [(url, at, zlib.decompress(body)) for url, at, body in session.execute(stmt)]

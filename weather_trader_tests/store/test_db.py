@@ -28,7 +28,7 @@ from weather_trader.store.repo import get_setting, set_setting
 EXPECTED_TABLES = {
     "forecasts", "observations", "climate_reports", "markets", "book_snapshots",
     "distributions", "bracket_probabilities", "decisions", "orders", "fills", "positions",
-    "settlements", "settings", "events", "model_versions",
+    "settlements", "settings", "events", "model_versions", "raw_payloads", "market_trades",
 }  # fmt: skip
 
 
@@ -72,7 +72,7 @@ def test_migration_creates_every_table_and_matches_models(engine: Engine) -> Non
     with engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         assert compare_metadata(context, Base.metadata) == []
-        assert context.get_current_revision() == "0001"
+        assert context.get_current_revision() == "0002"
 
 
 def test_migrate_is_idempotent_and_accepts_a_url(tmp_path: Path) -> None:
