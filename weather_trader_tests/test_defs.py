@@ -28,6 +28,10 @@ GROUPS = {
 }
 CHECKS = {
     ("forecast_snapshots", "forecasts_fresh"): True,
+    ("forecast_snapshots", "forecasts_plausible"): True,
+    ("forecast_snapshots", "all_sources_present"): False,
+    ("intraday_observations", "observations_plausible"): True,
+    ("climate_reports", "reports_plausible"): True,
     ("temperature_model", "beats_raw_mean"): True,
     ("temperature_distribution", "distribution_is_sane"): True,
     ("bracket_probabilities", "event_probabilities_sum_to_one"): True,

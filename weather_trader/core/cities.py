@@ -7,12 +7,15 @@ Austin on Bergstrom.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta, timezone
 from typing import Literal
 
 Kind = Literal["high", "low"]
 KINDS: tuple[Kind, ...] = ("high", "low")
+RECORD_MARGIN_F = 10.0
+"""How far beyond a station's all-time records a value may go before it is called impossible."""
 
 
 class UnknownCityError(KeyError):
@@ -35,6 +38,8 @@ class City:
         tz_name: IANA time zone, for display only (climate days never follow DST).
         high_series: Kalshi series ticker of the daily-high market.
         low_series: Kalshi series ticker of the daily-low market.
+        record_high_f: All-time record high of the station's climate record (F).
+        record_low_f: All-time record low of the station's climate record (F).
     """
 
     code: str
@@ -48,34 +53,42 @@ class City:
     tz_name: str
     high_series: str
     low_series: str
+    record_high_f: int
+    record_low_f: int
 
     @property
     def standard_tz(self) -> timezone:
         """The fixed standard-time zone of the climate day (no daylight saving)."""
         return timezone(timedelta(hours=self.std_utc_offset_hours))
 
+    def plausible_range_f(self, margin_f: float = RECORD_MARGIN_F) -> tuple[float, float]:
+        """Temperatures outside the station's records by more than ``margin_f`` are impossible."""
+        return self.record_low_f - margin_f, self.record_high_f + margin_f
+
     def series(self, kind: Kind) -> str:
         """The Kalshi series ticker for the daily ``high`` or ``low`` market."""
         return self.high_series if kind == "high" else self.low_series
 
 
+# Records are the NWS threaded all-time extremes for each climate site (rounded where sources
+# differ by a degree); RECORD_MARGIN_F absorbs that uncertainty.
 CITIES: dict[str, City] = {
     c.code: c
     for c in (
         City("NYC", "New York (Central Park)", "KNYC", "CLINYC", "OKX",
-             40.7789, -73.9692, -5, "America/New_York", "KXHIGHNY", "KXLOWTNYC"),
+             40.7789, -73.9692, -5, "America/New_York", "KXHIGHNY", "KXLOWTNYC", 106, -15),
         City("CHI", "Chicago (Midway)", "KMDW", "CLIMDW", "LOT",
-             41.7861, -87.7522, -6, "America/Chicago", "KXHIGHCHI", "KXLOWTCHI"),
+             41.7861, -87.7522, -6, "America/Chicago", "KXHIGHCHI", "KXLOWTCHI", 109, -27),
         City("MIA", "Miami", "KMIA", "CLIMIA", "MFL",
-             25.7881, -80.3169, -5, "America/New_York", "KXHIGHMIA", "KXLOWTMIA"),
+             25.7881, -80.3169, -5, "America/New_York", "KXHIGHMIA", "KXLOWTMIA", 100, 27),
         City("AUS", "Austin (Bergstrom)", "KAUS", "CLIAUS", "EWX",
-             30.1831, -97.6799, -6, "America/Chicago", "KXHIGHAUS", "KXLOWTAUS"),
+             30.1831, -97.6799, -6, "America/Chicago", "KXHIGHAUS", "KXLOWTAUS", 112, -2),
         City("LAX", "Los Angeles (LAX)", "KLAX", "CLILAX", "LOX",
-             33.9382, -118.3866, -8, "America/Los_Angeles", "KXHIGHLAX", "KXLOWTLAX"),
+             33.9382, -118.3866, -8, "America/Los_Angeles", "KXHIGHLAX", "KXLOWTLAX", 111, 23),
         City("DEN", "Denver", "KDEN", "CLIDEN", "BOU",
-             39.8466, -104.6562, -7, "America/Denver", "KXHIGHDEN", "KXLOWTDEN"),
+             39.8466, -104.6562, -7, "America/Denver", "KXHIGHDEN", "KXLOWTDEN", 105, -29),
         City("PHL", "Philadelphia", "KPHL", "CLIPHL", "PHI",
-             39.8733, -75.2268, -5, "America/New_York", "KXHIGHPHIL", "KXLOWTPHIL"),
+             39.8733, -75.2268, -5, "America/New_York", "KXHIGHPHIL", "KXLOWTPHIL", 106, -11),
     )
 }  # fmt: skip
 
@@ -90,6 +103,12 @@ def get_city(code: str) -> City:
         return CITIES[code]
     except KeyError:
         raise UnknownCityError(f"unknown city code {code!r}; known: {sorted(CITIES)}") from None
+
+
+def outside_records(code: str, values: Iterable[float]) -> list[float]:
+    """The ``values`` that are impossible for the city: beyond its records by the margin."""
+    low, high = get_city(code).plausible_range_f()
+    return [v for v in values if not low <= v <= high]
 
 
 def city_for_series(series_ticker: str) -> tuple[City, Kind]:

@@ -23,7 +23,14 @@ from weather_trader.core.records import (
 
 
 class WeatherSource(Protocol):
-    """Forecasts, observations and climate reports for a city's climate day."""
+    """Forecasts, observations and climate reports for a city's climate day.
+
+    Attributes:
+        sources: The providers a forecast pull should include; a pull without one of them is
+            flagged by the ``all_sources_present`` check.
+    """
+
+    sources: tuple[str, ...]
 
     def forecasts(self, city: str, day: date, as_of: datetime) -> list[ForecastPoint]:
         """Latest forecasts of ``day``'s high and low from every model, issued before ``as_of``."""

@@ -48,6 +48,8 @@ class SimWeatherSource:
         world: The sim weather to read from.
     """
 
+    sources: tuple[str, ...] = (SOURCE,)
+
     def __init__(self, world: SimWeather) -> None:
         self.world = world
 

@@ -25,6 +25,7 @@ from weather_trader.defs.resources import (
     ClockResource,
     ModeUnavailableError,
     TradingConfigResource,
+    WeatherSourceResource,
     build_resources,
 )
 from weather_trader.settings import Settings
@@ -55,6 +56,10 @@ PARTITIONED_ASSETS = {
 }
 PARTITIONED_CHECKS = {
     "forecasts_fresh",
+    "forecasts_plausible",
+    "all_sources_present",
+    "observations_plausible",
+    "reports_plausible",
     "report_matches_observations",
     "distribution_is_sane",
     "event_probabilities_sum_to_one",
@@ -298,6 +303,39 @@ def test_failing_blocking_check_stops_everything_downstream(pipeline: Pipeline) 
     done = set(materialized(result))
     assert "forecast_snapshots" in done
     assert not done & DOWNSTREAM_OF_FORECASTS
+
+
+class _ImpossibleForecasts:
+    """The sim source with one model answering in Kelvin and a provider that never answers."""
+
+    sources = ("sim", "nws")
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def forecasts(self, city: str, day: date, as_of: datetime) -> list[Any]:
+        points = self.inner.forecasts(city, day, as_of)
+        return [*points, points[0].model_copy(update={"value_f": points[0].value_f + 459.67})]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+class _ImpossibleWeather(WeatherSourceResource):
+    def client(self) -> Any:
+        return _ImpossibleForecasts(super().client())
+
+
+def test_impossible_forecast_blocks_trading_and_missing_source_warns(pipeline: Pipeline) -> None:
+    result = pipeline.run(key(CITY, DAY), raise_on_error=False, weather=_ImpossibleWeather())
+
+    assert not result.success
+    evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    assert evaluations["forecasts_plausible"].passed is False
+    assert evaluations["forecasts_plausible"].metadata["count"].value == 1
+    assert evaluations["all_sources_present"].passed is False
+    assert evaluations["all_sources_present"].metadata["problems"].value == f"{key(CITY, DAY)}/nws"
+    assert not set(materialized(result)) & DOWNSTREAM_OF_FORECASTS
     with session_scope(pipeline.engine) as session:
         assert all(repo.distribution_for(session, CITY, DAY, k) is None for k in KINDS)
         assert repo.decisions_for(session, CITY, DAY).empty

@@ -14,7 +14,7 @@ from dagster import (
     asset,
 )
 
-from weather_trader.core.cities import KINDS
+from weather_trader.core.cities import KINDS, outside_records
 from weather_trader.core.climate_day import climate_day_window, pipeline_as_of
 from weather_trader.defs.common import KINDS_TAG, PARTITIONED, city_days
 from weather_trader.defs.resources import (
@@ -42,7 +42,18 @@ from weather_trader.store import repo
             asset="forecast_snapshots",
             blocking=True,
             description="Each city-day has high and low forecasts recent enough to trade on.",
-        )
+        ),
+        AssetCheckSpec(
+            "forecasts_plausible",
+            asset="forecast_snapshots",
+            blocking=True,
+            description="No forecast lies beyond the city's all-time records by the margin.",
+        ),
+        AssetCheckSpec(
+            "all_sources_present",
+            asset="forecast_snapshots",
+            description="Every provider of the weather source answered for every city-day.",
+        ),
     ],
 )
 def forecast_snapshots(
@@ -57,6 +68,8 @@ def forecast_snapshots(
     max_age = timedelta(hours=trading.max_forecast_age_hours)
     new_rows = total = 0
     stale: list[str] = []
+    impossible: list[str] = []
+    missing: list[str] = []
     models: set[str] = set()
     for city, day, key in city_days(context):
         as_of = pipeline_as_of(city, day, now)
@@ -65,6 +78,9 @@ def forecast_snapshots(
             new_rows += repo.append_forecasts(session, points)
         total += len(points)
         models |= {p.model for p in points}
+        impossible += [f"{key} {v:g}" for v in outside_records(city, (p.value_f for p in points))]
+        absent = set(source.sources) - {p.source for p in points}
+        missing += [f"{key}/{name}" for name in sorted(absent)]
         for kind in KINDS:
             issued = [p.issued_at for p in points if p.kind == kind]
             if not issued or as_of - max(issued) > max_age:
@@ -82,8 +98,22 @@ def forecast_snapshots(
                 passed=not stale,
                 severity=AssetCheckSeverity.ERROR,
                 metadata={"stale": ", ".join(stale[:20]) or "none", "stale_count": len(stale)},
-            )
+            ),
+            _listing_check("forecasts_plausible", impossible, AssetCheckSeverity.ERROR),
+            _listing_check("all_sources_present", missing, AssetCheckSeverity.WARN),
         ],
+    )
+
+
+def _listing_check(
+    name: str, problems: list[str], severity: AssetCheckSeverity
+) -> AssetCheckResult:
+    """A check that passes when ``problems`` is empty and lists the first of them otherwise."""
+    return AssetCheckResult(
+        check_name=name,
+        passed=not problems,
+        severity=severity,
+        metadata={"problems": ", ".join(problems[:20]) or "none", "count": len(problems)},
     )
 
 
@@ -93,6 +123,14 @@ def forecast_snapshots(
     kinds=KINDS_TAG,
     pool="weather_api",
     description="Station observations inside the climate-day window, with the running max/min.",
+    check_specs=[
+        AssetCheckSpec(
+            "observations_plausible",
+            asset="intraday_observations",
+            blocking=True,
+            description="No observation lies beyond the city's all-time records by the margin.",
+        )
+    ],
 )
 def intraday_observations(
     context: AssetExecutionContext,
@@ -104,11 +142,13 @@ def intraday_observations(
     source, now = weather.client(), clock.now()
     stored = 0
     running: dict[str, float] = {}
+    impossible: list[str] = []
     for city, day, key in city_days(context):
         start, end = climate_day_window(city, day)
         if now <= start:
             continue
         obs = source.observations(city, start, min(end, now))
+        impossible += [f"{key} {v:g}" for v in outside_records(city, (o.temp_f for o in obs))]
         with database.session() as session:
             stored += repo.replace_observations(session, city, day, obs)
         if obs:
@@ -117,7 +157,12 @@ def intraday_observations(
     metadata: dict[str, float | int] = {"observations": stored}
     if len(context.partition_keys) == 1:
         metadata.update(running)
-    return MaterializeResult(metadata=metadata)
+    return MaterializeResult(
+        metadata=metadata,
+        check_results=[
+            _listing_check("observations_plausible", impossible, AssetCheckSeverity.ERROR)
+        ],
+    )
 
 
 @asset(
@@ -137,7 +182,13 @@ def intraday_observations(
             "report_matches_observations",
             asset="climate_reports",
             description="The final report's max/min is within 3 F of the observed running max/min.",
-        )
+        ),
+        AssetCheckSpec(
+            "reports_plausible",
+            asset="climate_reports",
+            blocking=True,
+            description="No reported max/min lies beyond the city's records by the margin.",
+        ),
     ],
 )
 def climate_reports(
@@ -150,8 +201,11 @@ def climate_reports(
     source, now = weather.client(), clock.now()
     finals = changed = 0
     disagreements: list[str] = []
+    impossible: list[str] = []
     for city, day, key in city_days(context):
         reports = source.climate_reports(city, day, now)
+        values = [v for r in reports for v in (r.max_f, r.min_f) if v is not None]
+        impossible += [f"{key} {v}" for v in outside_records(city, values)]
         with database.session() as session:
             changed += repo.upsert_climate_reports(session, reports)
             final = repo.final_report(session, city, day)
@@ -172,7 +226,8 @@ def climate_reports(
                 passed=not disagreements,
                 severity=AssetCheckSeverity.WARN,
                 metadata={"disagreements": ", ".join(disagreements[:20]) or "none"},
-            )
+            ),
+            _listing_check("reports_plausible", impossible, AssetCheckSeverity.ERROR),
         ],
     )
 
