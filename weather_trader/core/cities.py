@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta, timezone
+from datetime import date, timedelta, timezone
 from typing import Literal
 
 Kind = Literal["high", "low"]
@@ -103,6 +103,28 @@ def get_city(code: str) -> City:
         return CITIES[code]
     except KeyError:
         raise UnknownCityError(f"unknown city code {code!r}; known: {sorted(CITIES)}") from None
+
+
+_MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+
+
+def event_ticker(series: str, day: date) -> str:
+    """Kalshi's event ticker of a series' climate day: ``KXHIGHNY-26NOV27``."""
+    return f"{series}-{day:%y}{_MONTHS[day.month - 1]}{day.day:02d}"
+
+
+def parse_event_ticker(ticker: str) -> tuple[str, date]:
+    """``(series, climate day)`` of an event or market ticker (``KXHIGHNY-26NOV27[-B45.5]``).
+
+    Raises:
+        ValueError: If the ticker has no ``YYMONDD`` date part.
+    """
+    parts = ticker.upper().split("-")
+    code = parts[1] if len(parts) > 1 else ""
+    if len(code) != 7 or code[2:5] not in _MONTHS or not (code[:2] + code[5:]).isdigit():
+        raise ValueError(f"{ticker!r} is not a Kalshi event or market ticker")
+    day = date(2000 + int(code[:2]), _MONTHS.index(code[2:5]) + 1, int(code[5:]))
+    return parts[0], day
 
 
 def outside_records(code: str, values: Iterable[float]) -> list[float]:

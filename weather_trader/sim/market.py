@@ -25,7 +25,7 @@ import numpy as np
 from scipy.special import ndtr
 
 from weather_trader.core.brackets import Bracket, event_probabilities, standard_event_brackets
-from weather_trader.core.cities import Kind, get_city
+from weather_trader.core.cities import Kind, event_ticker, get_city
 from weather_trader.core.climate_day import climate_day_window
 from weather_trader.core.fees import WEATHER_SERIES_FEES, SeriesFees
 from weather_trader.core.records import BookLevel, MarketSnapshot
@@ -53,7 +53,6 @@ CROWD_BASE_WEIGHTS: dict[str, float] = {
     "icon": 0.2,
     ENSEMBLE_MODEL: 0.15,
 }
-_MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 
 
 @dataclass(frozen=True)
@@ -84,11 +83,6 @@ class CrowdDistribution:
         if self.cap is not None:
             out = np.where(x >= self.cap, 1.0, out)
         return float(out) if out.ndim == 0 else out
-
-
-def event_ticker(series: str, day: date) -> str:
-    """Kalshi event ticker: ``KXHIGHNY-26NOV27``."""
-    return f"{series}-{day:%y}{_MONTHS[day.month - 1]}{day.day:02d}"
 
 
 def market_suffix(bracket: Bracket) -> str:

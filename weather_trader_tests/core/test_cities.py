@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
@@ -11,8 +12,10 @@ from weather_trader.core.cities import (
     CITIES,
     UnknownCityError,
     city_for_series,
+    event_ticker,
     get_city,
     outside_records,
+    parse_event_ticker,
 )
 
 REALDATA = Path(__file__).resolve().parents[3] / "shared" / "realdata" / "daily_temps"
@@ -51,3 +54,12 @@ def test_outside_records_flags_only_impossible_values() -> None:
     assert outside_records("MIA", [16.5, 17.0, 75.0, 110.0, 110.5]) == [16.5, 110.5]
     with pytest.raises(UnknownCityError):
         outside_records("XXX", [50.0])
+
+
+def test_event_tickers_round_trip() -> None:
+    assert event_ticker("KXHIGHNY", date(2026, 11, 27)) == "KXHIGHNY-26NOV27"
+    assert parse_event_ticker("KXLOWTCHI-26JAN05-B11.5") == ("KXLOWTCHI", date(2026, 1, 5))
+    assert parse_event_ticker("HIGHNY-24AUG16") == ("HIGHNY", date(2024, 8, 16))
+    for bad in ("KXHIGHNY", "KXHIGHNY-26XYZ27", "KXHIGHNY-2611270"):
+        with pytest.raises(ValueError, match="not a Kalshi"):
+            parse_event_ticker(bad)
