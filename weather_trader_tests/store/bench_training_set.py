@@ -13,7 +13,7 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from weather_trader.core.cities import CITIES
 from weather_trader.core.records import ClimateReport
@@ -56,6 +56,10 @@ def main() -> None:
     if url.startswith("sqlite:///"):
         size = Path(url.removeprefix("sqlite:///")).stat().st_size
         print(f"archive size per city-day: {size / city_days / 1024:.1f} KiB (SQLite file)")
+    elif engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            size = conn.scalar(text("SELECT pg_total_relation_size('forecasts')"))
+        print(f"archive size per city-day: {size / city_days / 1024:.1f} KiB (forecasts + indexes)")
 
 
 if __name__ == "__main__":
