@@ -11,7 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
 from weather_trader.store.db import default_database_url
 
@@ -33,7 +33,19 @@ ENV_VARS: dict[str, str] = {
     "WEATHER_TRADER_DAILY_LOSS_LIMIT": "daily_loss_limit",
     "WEATHER_TRADER_KILL_SWITCH": "kill_switch",
     "WEATHER_TRADER_MAX_FORECAST_AGE_HOURS": "max_forecast_age_hours",
+    "WEATHER_TRADER_USER_AGENT": "user_agent",
+    "OPEN_METEO_API_KEY": "open_meteo_api_key",
+    "KALSHI_API_URL": "kalshi_api_url",
+    "KALSHI_KEY_ID": "kalshi_key_id",
+    "KALSHI_PRIVATE_KEY_PATH": "kalshi_private_key_path",
+    "KALSHI_PRIVATE_KEY_PASSPHRASE": "kalshi_private_key_passphrase",
 }
+KALSHI_API_URLS: dict[str, str] = {
+    "paper": "https://api.elections.kalshi.com/trade-api/v2",
+    "live": "https://api.elections.kalshi.com/trade-api/v2",
+    "demo": "https://demo-api.kalshi.co/trade-api/v2",
+}
+"""Kalshi's REST base per mode; sim mode uses ``KALSHI_API_URL`` (a local exchange) when set."""
 
 
 class SettingsError(ValueError):
@@ -59,6 +71,34 @@ class Settings(BaseModel):
     daily_loss_limit: Decimal = Field(default=Decimal("100"), gt=0)
     kill_switch: bool = False
     max_forecast_age_hours: float = Field(default=18.0, gt=0)
+    user_agent: str = ""
+    open_meteo_api_key: SecretStr | None = None
+    kalshi_api_url: str | None = Field(default=None, pattern=r"^https?://")
+    kalshi_key_id: str | None = None
+    kalshi_private_key_path: Path | None = None
+    kalshi_private_key_passphrase: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _modes_have_what_they_need(self) -> Settings:
+        # NWS and IEM ask every client to identify itself with a way to reach its operator.
+        if self.mode != "sim" and not self.user_agent.strip():
+            raise ValueError(
+                "WEATHER_TRADER_USER_AGENT must name the app and a contact "
+                '(e.g. "weather-trader (you@example.com)") outside sim mode'
+            )
+        if self.mode in ("demo", "live") and not (
+            self.kalshi_key_id and self.kalshi_private_key_path
+        ):
+            raise ValueError(
+                f"WEATHER_TRADER_MODE={self.mode} trades on Kalshi: set KALSHI_KEY_ID and "
+                "KALSHI_PRIVATE_KEY_PATH"
+            )
+        return self
+
+    @property
+    def resolved_kalshi_api_url(self) -> str | None:
+        """Kalshi's REST base for the mode; None in sim mode without a local exchange."""
+        return self.kalshi_api_url or KALSHI_API_URLS.get(self.mode)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -104,5 +144,7 @@ def explain(exc: ValidationError, env_vars: Mapping[str, str]) -> str:
     field_to_var = {field: var for var, field in env_vars.items()}
     return "; ".join(
         f"{field_to_var.get(str(err['loc'][0]), err['loc'][0])}: {err['msg']}"
+        if err["loc"]
+        else err["msg"].removeprefix("Value error, ")  # a rule across several settings
         for err in exc.errors()
     )

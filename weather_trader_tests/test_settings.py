@@ -12,7 +12,7 @@ from typing import Any
 import dagster as dg
 import pytest
 import yaml
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 from sqlalchemy.engine import make_url
 
 from weather_trader.home import DAGSTER_YAML_TEMPLATE, prepare_home
@@ -36,7 +36,15 @@ VALID: dict[str, tuple[str, Any]] = {
     "WEATHER_TRADER_DAILY_LOSS_LIMIT": ("75", Decimal("75")),
     "WEATHER_TRADER_KILL_SWITCH": ("true", True),
     "WEATHER_TRADER_MAX_FORECAST_AGE_HOURS": ("6.5", 6.5),
+    "WEATHER_TRADER_USER_AGENT": ("wt (ops@example.com)", "wt (ops@example.com)"),
+    "OPEN_METEO_API_KEY": ("om-key", SecretStr("om-key")),
+    "KALSHI_API_URL": ("http://127.0.0.1:8700/trade-api/v2", "http://127.0.0.1:8700/trade-api/v2"),
+    "KALSHI_KEY_ID": ("key-1", "key-1"),
+    "KALSHI_PRIVATE_KEY_PATH": ("/srv/kalshi.pem", Path("/srv/kalshi.pem")),
+    "KALSHI_PRIVATE_KEY_PASSPHRASE": ("pass", SecretStr("pass")),
 }  # fmt: skip
+# Settings a mode needs besides itself.
+NEEDS = {"WEATHER_TRADER_MODE": {"WEATHER_TRADER_USER_AGENT": "wt (ops@example.com)"}}
 INVALID = [
     ("WEATHER_TRADER_MODE", "backtest"),
     ("WEATHER_TRADER_SIM_SEED", "seven"),
@@ -52,8 +60,13 @@ INVALID = [
     ("WEATHER_TRADER_KILL_SWITCH", "maybe"),
     ("WEATHER_TRADER_MAX_FORECAST_AGE_HOURS", "0"),
     ("WEATHER_TRADER_MAX_FORECAST_AGE_HOURS", "soon"),
+    ("KALSHI_API_URL", "api.kalshi.com"),
 ]
-FREE_TEXT = {"WEATHER_TRADER_HOME", "DATABASE_URL", "WEATHER_TRADER_DAGSTER_POSTGRES_URL"}
+FREE_TEXT = {
+    "WEATHER_TRADER_HOME", "DATABASE_URL", "WEATHER_TRADER_DAGSTER_POSTGRES_URL",
+    "WEATHER_TRADER_USER_AGENT", "OPEN_METEO_API_KEY", "KALSHI_KEY_ID", "KALSHI_PRIVATE_KEY_PATH",
+    "KALSHI_PRIVATE_KEY_PASSPHRASE",
+}  # fmt: skip
 
 
 def test_defaults() -> None:
@@ -93,7 +106,7 @@ def test_every_variable_has_a_test_value() -> None:
 def test_each_variable_is_parsed(var: str) -> None:
     raw, expected = VALID[var]
     field = ENV_VARS[var]
-    value = getattr(Settings.from_env({var: raw}), field)
+    value = getattr(Settings.from_env({var: raw, **NEEDS.get(var, {})}), field)
     assert value == expected
     assert value != getattr(Settings(), field)
 
@@ -128,6 +141,30 @@ def test_every_invalid_variable_is_reported_at_once() -> None:
         Settings.from_env({"WEATHER_TRADER_MODE": "x", "WEATHER_TRADER_BANKROLL": "-1"})
     assert "WEATHER_TRADER_MODE" in str(exc.value)
     assert "WEATHER_TRADER_BANKROLL" in str(exc.value)
+
+
+def test_real_modes_need_a_contact_and_trading_modes_a_key() -> None:
+    with pytest.raises(SettingsError, match="WEATHER_TRADER_USER_AGENT must name"):
+        Settings.from_env({"WEATHER_TRADER_MODE": "paper"})
+    agent = {"WEATHER_TRADER_USER_AGENT": "wt (ops@example.com)"}
+    for mode in ("demo", "live"):
+        with pytest.raises(SettingsError, match="set KALSHI_KEY_ID and KALSHI_PRIVATE_KEY_PATH"):
+            Settings.from_env({"WEATHER_TRADER_MODE": mode, **agent})
+    key = {"KALSHI_KEY_ID": "k", "KALSHI_PRIVATE_KEY_PATH": "/k.pem"}
+    live = Settings.from_env({"WEATHER_TRADER_MODE": "live", **agent, **key})
+    assert live.resolved_kalshi_api_url == "https://api.elections.kalshi.com/trade-api/v2"
+    demo = Settings.from_env({"WEATHER_TRADER_MODE": "demo", **agent, **key})
+    assert demo.resolved_kalshi_api_url == "https://demo-api.kalshi.co/trade-api/v2"
+    assert Settings().resolved_kalshi_api_url is None  # sim: the in-process market
+
+
+def test_secrets_never_show_in_a_repr() -> None:
+    s = Settings.from_env(
+        {"OPEN_METEO_API_KEY": "om-secret", "KALSHI_PRIVATE_KEY_PASSPHRASE": "pp-secret"}
+    )
+    assert "om-secret" not in repr(s) and "pp-secret" not in repr(s)
+    assert s.open_meteo_api_key is not None
+    assert s.open_meteo_api_key.get_secret_value() == "om-secret"
 
 
 def test_settings_are_frozen_and_closed() -> None:

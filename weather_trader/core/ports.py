@@ -6,6 +6,7 @@ Dagster resources hand to the assets.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Protocol
 
@@ -20,6 +21,17 @@ from weather_trader.core.records import (
     OrderRequest,
     OrderResult,
 )
+
+
+class RawResponse(Protocol):
+    """A source's response body as received, kept compressed for audit."""
+
+    source: str
+    url: str
+    retrieved_at: datetime
+    status: int
+    content_type: str
+    body: bytes
 
 
 class WeatherSource(Protocol):
@@ -42,6 +54,10 @@ class WeatherSource(Protocol):
 
     def climate_reports(self, city: str, day: date, as_of: datetime) -> list[ClimateReport]:
         """Every climate report for ``day`` issued before ``as_of`` (preliminary and final)."""
+        ...
+
+    def drain_payloads(self) -> Sequence[RawResponse]:
+        """The raw responses received since the last drain (none for a source without any)."""
         ...
 
     def history(

@@ -13,7 +13,7 @@ from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
-from dagster import ConfigurableResource
+from dagster import ConfigurableResource, EnvVar
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
@@ -22,6 +22,7 @@ from weather_trader.core.trading import RiskLimits
 from weather_trader.settings import Settings
 from weather_trader.sim.broker import PaperBroker
 from weather_trader.sim.world import build_sim
+from weather_trader.sources.live_weather import LiveWeatherSource
 from weather_trader.store.db import make_engine, migrate, session_scope
 
 
@@ -56,16 +57,26 @@ class DatabaseResource(ConfigurableResource):
             yield session
 
 
+@cache
+def _live_weather(user_agent: str, open_meteo_api_key: str | None) -> LiveWeatherSource:
+    # One set of HTTP clients per process: connections and the NWS /points cache are reused.
+    return LiveWeatherSource.from_settings(user_agent, open_meteo_api_key)
+
+
 class WeatherSourceResource(ConfigurableResource):
-    """Forecasts, observations and climate reports."""
+    """Forecasts, observations and climate reports: the sim world, or NWS, Open-Meteo, IEM and
+    METARs in the other modes."""
 
     mode: str = "sim"
     sim_seed: int = 7
+    user_agent: str = ""
+    open_meteo_api_key: str | None = None
 
     def client(self) -> WeatherSource:
         """The weather source for the configured mode."""
-        _require_sim(self.mode, "weather sources (NWS, Open-Meteo, IEM)")
-        return build_sim(self.sim_seed)[0]
+        if self.mode == "sim":
+            return build_sim(self.sim_seed)[0]
+        return _live_weather(self.user_agent, self.open_meteo_api_key or None)
 
 
 class MarketDataResource(ConfigurableResource):
@@ -161,7 +172,15 @@ def build_resources(settings: Settings) -> dict[str, ConfigurableResource]:
     """All resources for ``settings``' mode, keyed by the names the assets ask for."""
     return {
         "database": DatabaseResource(url=settings.resolved_database_url),
-        "weather": WeatherSourceResource(mode=settings.mode, sim_seed=settings.sim_seed),
+        "weather": WeatherSourceResource(
+            mode=settings.mode,
+            sim_seed=settings.sim_seed,
+            user_agent=settings.user_agent,
+            # Read from the environment at run time, so the key never sits in run config.
+            open_meteo_api_key=EnvVar("OPEN_METEO_API_KEY")
+            if settings.open_meteo_api_key
+            else None,
+        ),
         "market_data": MarketDataResource(mode=settings.mode, sim_seed=settings.sim_seed),
         "broker": BrokerResource(mode=settings.mode),
         "trading": TradingConfigResource(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -52,6 +53,10 @@ class SimWeatherSource:
 
     def __init__(self, world: SimWeather) -> None:
         self.world = world
+
+    def drain_payloads(self) -> list[Any]:
+        """Nothing: the simulated world has no raw responses to keep."""
+        return []
 
     def forecasts(self, city: str, day: date, as_of: datetime) -> list[ForecastPoint]:
         """The latest available run of every model (and ensemble member) for both kinds.

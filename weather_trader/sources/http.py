@@ -4,7 +4,8 @@
 User-Agent with contact details, timeouts, retries with exponential backoff and jitter on
 timeouts / connection errors / 429 / 5xx (honouring ``Retry-After``), a per-source minimum
 interval between requests, JSON decoding with typed errors, and API keys that never reach a log
-line or an error message.
+line or an error message. Every successful response can be handed, as a :class:`RawPayload`
+with its URL redacted, to payload listeners (the raw-payload audit archive).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -44,6 +46,30 @@ REDACTED = "REDACTED"
 
 QueryValue = str | int | float | bool
 WaitStrategy = Callable[[RetryCallState], float]
+
+
+@dataclass(frozen=True)
+class RawPayload:
+    """One successful response body, as received, for the audit archive.
+
+    Attributes:
+        source: Short source name of the client that fetched it (``nws``).
+        url: The request URL with secret query parameters redacted.
+        retrieved_at: Aware UTC instant the response was received.
+        status: HTTP status code (2xx/3xx; failed responses are never captured).
+        content_type: The ``Content-Type`` header ("" when absent).
+        body: The raw (decompressed transfer-encoding) body bytes.
+    """
+
+    source: str
+    url: str
+    retrieved_at: datetime
+    status: int
+    content_type: str
+    body: bytes
+
+
+PayloadListener = Callable[[RawPayload], None]
 
 
 def redact_url(url: str | httpx.URL) -> str:
@@ -106,6 +132,9 @@ class SourceHttp:
         jitter: Maximum random seconds added to each backoff wait.
         max_retry_after: Cap in seconds on a server's ``Retry-After``.
         wait: Replace the whole wait strategy (a tenacity ``wait`` callable).
+        on_payload: Optional listener called with a :class:`RawPayload` for every successful
+            response (see :meth:`add_payload_listener`).
+        now: Wall clock stamping :attr:`RawPayload.retrieved_at`.
 
     Raises:
         ValueError: On an empty User-Agent or non-positive limits.
@@ -131,6 +160,8 @@ class SourceHttp:
         jitter: float = 1.0,
         max_retry_after: float = 120.0,
         wait: WaitStrategy | None = None,
+        on_payload: PayloadListener | None = None,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         if not user_agent.strip():
             raise ValueError(f"{source}: a User-Agent with contact details is required")
@@ -150,6 +181,8 @@ class SourceHttp:
         )
         self._lock = threading.Lock()
         self._next_slot = 0.0
+        self._now = now
+        self._payload_listeners: list[PayloadListener] = [on_payload] if on_payload else []
         self._client = httpx.Client(
             headers={"User-Agent": user_agent, **dict(headers or {})},
             timeout=httpx.Timeout(timeout),
@@ -174,6 +207,14 @@ class SourceHttp:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+    def add_payload_listener(self, listener: PayloadListener) -> None:
+        """Also call ``listener`` with every later successful response (in registration order).
+
+        A listener that raises makes the request raise: an audit trail must not lose bodies
+        silently.
+        """
+        self._payload_listeners.append(listener)
 
     def url_for(self, path: str) -> str:
         """Absolute URL for ``path`` (absolute URLs, as NWS links are, pass through)."""
@@ -205,9 +246,21 @@ class SourceHttp:
             reraise=True,
         )
         try:
-            return retrying(self._send_once, url, query, safe_url)
+            response = retrying(self._send_once, url, query, safe_url)
         except _Transient as exc:
             raise exc.error from None
+        if self._payload_listeners:
+            payload = RawPayload(
+                source=self.source,
+                url=safe_url,
+                retrieved_at=self._now().astimezone(UTC),
+                status=response.status_code,
+                content_type=response.headers.get("Content-Type", ""),
+                body=response.content,
+            )
+            for listener in self._payload_listeners:
+                listener(payload)
+        return response
 
     def get_json(self, path: str, params: Mapping[str, QueryValue] | None = None) -> Any:
         """GET ``path`` and return the decoded JSON body.

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import dagster as dg
 
@@ -16,7 +17,12 @@ from weather_trader.defs.resources import (
 from weather_trader.defs.weather.assets import forecast_snapshots
 from weather_trader.settings import Settings
 from weather_trader.sim.world import build_sim
+from weather_trader.sources.http import RawPayload
+from weather_trader.store import repo
+from weather_trader.store.db import make_engine, session_scope
 from weather_trader_tests.defs.support import CITY, DAY, key
+
+T0 = datetime(2026, 11, 26, 15, tzinfo=UTC)
 
 
 class _FirstDayOnly:
@@ -27,6 +33,16 @@ class _FirstDayOnly:
 
     def forecasts(self, city: str, day: date, as_of: datetime) -> list[ForecastPoint]:
         return self.sim.forecasts(city, day, as_of) if day == DAY else []
+
+    def drain_payloads(self) -> list[RawPayload]:
+        # One response per pull, as a real source would capture it.
+        body = b'{"daily": {"temperature_2m_max": [51.2]}}'
+        return [
+            RawPayload("open-meteo", "https://x/v1/forecast", T0, 200, "application/json", body)
+        ]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.sim, name)
 
 
 class _OutageWeather(WeatherSourceResource):
@@ -51,7 +67,17 @@ def test_forecast_snapshots_reports_the_whole_range(settings: Settings) -> None:
     assert result.metadata["points_pulled"] > 0
     # The models of every partition, not only of the last one (which had none).
     assert result.metadata["models"] == 4
-    (check,) = result.check_results
-    assert check.passed is False
-    stale = check.metadata["stale"].value
+    checks = {c.check_name: c for c in result.check_results}
+    assert checks["forecasts_fresh"].passed is False
+    stale = checks["forecasts_fresh"].metadata["stale"].value
     assert stale == f"{key(CITY, DAY + timedelta(1))}/high, {key(CITY, DAY + timedelta(1))}/low"
+    # The silent day is also a missing provider; nothing pulled was impossible.
+    assert checks["all_sources_present"].metadata["problems"].value == (
+        f"{key(CITY, DAY + timedelta(1))}/sim"
+    )
+    assert checks["forecasts_plausible"].passed is True
+    # The raw responses are kept, compressed, once per distinct body.
+    assert result.metadata["raw_payloads_new"] == 1
+    with session_scope(make_engine(settings.resolved_database_url)) as session:
+        kept = repo.raw_payloads(session, "open-meteo", T0, T0 + timedelta(seconds=1))
+    assert [body for _, _, body in kept] == [b'{"daily": {"temperature_2m_max": [51.2]}}']

@@ -30,6 +30,7 @@ from weather_trader.defs.resources import (
 )
 from weather_trader.settings import Settings
 from weather_trader.sim.world import build_sim
+from weather_trader.sources.live_weather import LiveWeatherSource, PointInTimeUnavailable
 from weather_trader.store import repo
 from weather_trader.store.db import session_scope
 from weather_trader.store.models import FillRow, Forecast
@@ -345,35 +346,32 @@ def test_impossible_forecast_blocks_trading_and_missing_source_warns(pipeline: P
 # -- modes ----------------------------------------------------------------------------------------
 
 
+REAL_MODE_ENV = {
+    "WEATHER_TRADER_USER_AGENT": "weather-trader-tests (ops@example.com)",
+    "KALSHI_KEY_ID": "test-key",
+    "KALSHI_PRIVATE_KEY_PATH": "/nonexistent/kalshi.pem",
+}
+
+
 @pytest.mark.parametrize("mode", ["paper", "demo", "live"])
-def test_modes_without_real_clients_fail_clearly(mode: str, tmp_path: Path) -> None:
+def test_real_modes_use_the_real_weather_sources(mode: str, tmp_path: Path) -> None:
     settings = Settings.from_env(
-        {"WEATHER_TRADER_MODE": mode, "WEATHER_TRADER_HOME": str(tmp_path)}
+        {"WEATHER_TRADER_MODE": mode, "WEATHER_TRADER_HOME": str(tmp_path), **REAL_MODE_ENV}
     )
-    # The code location still loads (a misconfigured mode must not hide the UI) ...
+    # The code location loads (a misconfigured mode must not hide the UI) ...
     dg.Definitions.validate_loadable(build_definitions(settings))
     resources = build_resources(settings)
-    # ... but every client that would talk to the outside world refuses, naming the setting.
-    for name in ("weather", "market_data", "broker"):
+    weather = resources["weather"].client()
+    assert isinstance(weather, LiveWeatherSource)
+    # A replayed day asks for the past: live sources refuse before making any request (the
+    # point-in-time archive answers that).
+    with pytest.raises(PointInTimeUnavailable, match="backfill"):
+        weather.forecasts(CITY, DAY, decision_time(CITY, DAY))
+    # ... and clients not built yet refuse, naming the setting.
+    for name in ("market_data", "broker"):
         with pytest.raises(ModeUnavailableError, match=f"WEATHER_TRADER_MODE='{mode}'") as exc:
             resources[name].client()
         assert "WEATHER_TRADER_MODE=sim" in str(exc.value)
-
-
-def test_paper_mode_run_fails_before_writing(
-    settings: Settings, engine: Engine, instance: dg.DagsterInstance
-) -> None:
-    paper = Pipeline(settings.model_copy(update={"mode": "paper"}), engine, instance)
-
-    result = paper.run(key(CITY, DAY), raise_on_error=False)
-
-    assert not result.success
-    failures = [e for e in result.all_events if e.is_step_failure]
-    assert failures
-    assert all(e.step_failure_data.error.cause.cls_name == "ModeUnavailableError" for e in failures)
-    assert not materialized(result).keys() & {"forecast_snapshots", "kalshi_markets", "orders"}
-    with session_scope(engine) as session:
-        assert repo.market_snapshots(session, CITY, DAY, "high") == []
 
 
 # -- a live partition -----------------------------------------------------------------------------

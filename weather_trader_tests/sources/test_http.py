@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import httpx
 import pytest
 from pytest_httpx import HTTPXMock
@@ -13,7 +15,7 @@ from weather_trader.sources.errors import (
     RequestRejected,
     SourceUnavailable,
 )
-from weather_trader.sources.http import SourceHttp, parse_retry_after, redact_url
+from weather_trader.sources.http import RawPayload, SourceHttp, parse_retry_after, redact_url
 
 BASE = "https://api.example.test"
 SECRET = "s3cr3t-key-value"
@@ -182,3 +184,40 @@ def test_redact_url_and_retry_after_parsing() -> None:
 def test_user_agent_required() -> None:
     with pytest.raises(ValueError, match="User-Agent"):
         SourceHttp("s", BASE, "  ")
+
+
+def test_payload_listeners_capture_successful_bodies_redacted(httpx_mock: HTTPXMock) -> None:
+    fixed = datetime(2026, 7, 9, 12, 0, tzinfo=UTC)
+    httpx_mock.add_response(status_code=503)
+    httpx_mock.add_response(
+        content=b'{"ok": true}', headers={"Content-Type": "application/geo+json"}
+    )
+    httpx_mock.add_response(status_code=404)
+    first: list[RawPayload] = []
+    second: list[RawPayload] = []
+    client = make([], api_key=SECRET, on_payload=first.append, now=lambda: fixed)
+    client.add_payload_listener(second.append)
+    assert client.get_json("/v1/forecast", {"latitude": 40.7}) == {"ok": True}
+    with pytest.raises(NotFound):
+        client.get_json("/missing")
+    (payload,) = first  # the 503 retry and the 404 are not captured
+    assert second == first
+    assert payload == RawPayload(
+        source="test-src",
+        url=f"{BASE}/v1/forecast?latitude=40.7&apikey=REDACTED",
+        retrieved_at=fixed,
+        status=200,
+        content_type="application/geo+json",
+        body=b'{"ok": true}',
+    )
+    assert SECRET not in repr(payload)
+
+
+def test_failing_payload_listener_fails_the_request(httpx_mock: HTTPXMock) -> None:
+    httpx_mock.add_response(json={})
+
+    def broken(_payload: RawPayload) -> None:
+        raise RuntimeError("archive full")
+
+    with pytest.raises(RuntimeError, match="archive full"):
+        make([], on_payload=broken).get_json("/x")

@@ -13,9 +13,11 @@ from dagster import (
     MaterializeResult,
     asset,
 )
+from sqlalchemy.orm import Session
 
 from weather_trader.core.cities import KINDS, outside_records
 from weather_trader.core.climate_day import climate_day_window, pipeline_as_of
+from weather_trader.core.ports import WeatherSource
 from weather_trader.defs.common import KINDS_TAG, PARTITIONED, city_days
 from weather_trader.defs.resources import (
     ClockResource,
@@ -66,7 +68,7 @@ def forecast_snapshots(
     """Pull the latest forecasts for each partition as of its pipeline instant and archive them."""
     source, now = weather.client(), clock.now()
     max_age = timedelta(hours=trading.max_forecast_age_hours)
-    new_rows = total = 0
+    new_rows = total = payloads = 0
     stale: list[str] = []
     impossible: list[str] = []
     missing: list[str] = []
@@ -76,6 +78,7 @@ def forecast_snapshots(
         points = source.forecasts(city, day, as_of)
         with database.session() as session:
             new_rows += repo.append_forecasts(session, points)
+            payloads += keep_payloads(session, source, city)
         total += len(points)
         models |= {p.model for p in points}
         impossible += [f"{key} {v:g}" for v in outside_records(city, (p.value_f for p in points))]
@@ -91,6 +94,7 @@ def forecast_snapshots(
             "points_pulled": total,
             "points_new": new_rows,
             "models": len(models),
+            "raw_payloads_new": payloads,
         },
         check_results=[
             AssetCheckResult(
@@ -102,6 +106,23 @@ def forecast_snapshots(
             _listing_check("forecasts_plausible", impossible, AssetCheckSeverity.ERROR),
             _listing_check("all_sources_present", missing, AssetCheckSeverity.WARN),
         ],
+    )
+
+
+def keep_payloads(session: Session, source: WeatherSource, city: str) -> int:
+    """Store the source's raw responses since the last call, in the caller's transaction."""
+    return sum(
+        repo.store_raw_payload(
+            session,
+            source=p.source,
+            url=p.url,
+            retrieved_at=p.retrieved_at,
+            status=p.status,
+            content_type=p.content_type,
+            body=p.body,
+            city=city,
+        )
+        for p in source.drain_payloads()
     )
 
 
@@ -151,6 +172,7 @@ def intraday_observations(
         impossible += [f"{key} {v:g}" for v in outside_records(city, (o.temp_f for o in obs))]
         with database.session() as session:
             stored += repo.replace_observations(session, city, day, obs)
+            keep_payloads(session, source, city)
         if obs:
             running[f"{key} max"] = max(o.temp_f for o in obs)
             running[f"{key} min"] = min(o.temp_f for o in obs)
@@ -208,6 +230,7 @@ def climate_reports(
         impossible += [f"{key} {v}" for v in outside_records(city, values)]
         with database.session() as session:
             changed += repo.upsert_climate_reports(session, reports)
+            keep_payloads(session, source, city)
             final = repo.final_report(session, city, day)
             obs = repo.observations_for(session, city, day)
         if final is None:
@@ -263,6 +286,7 @@ def weather_archive(
             reports += repo.upsert_climate_reports(
                 session, [r for r in history_reports if r.issued_at <= now]
             )
+            keep_payloads(session, source, city)
         context.log.info("archived %s %s..%s", city, start, end)
     return MaterializeResult(
         metadata={
