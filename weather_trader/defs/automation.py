@@ -34,7 +34,6 @@ from weather_trader.defs.partitions import city_day_key
 from weather_trader.defs.resources import (
     ClockResource,
     DatabaseResource,
-    MarketDataResource,
     WeatherSourceResource,
 )
 from weather_trader.store import repo
@@ -114,12 +113,15 @@ def forecast_schedule(context: ScheduleEvaluationContext) -> list[RunRequest]:
 def trading_sensor(
     context: SensorEvaluationContext,
     database: DatabaseResource,
-    market_data: MarketDataResource,
     clock: ClockResource,
 ) -> SensorResult:
-    """Compare each live partition's distribution and books with what the last run used."""
+    """Compare each live partition's distribution and recorded books with the last run's.
+
+    Books come from the database, where the feed (``weather-trader feed``) records them as
+    they change; the sensor itself never calls the exchange.
+    """
     seen: dict[str, str] = json.loads(context.cursor or "{}")
-    now, feed = clock.now(), market_data.client()
+    now = clock.now()
     requests = []
     # Only live partitions are remembered: past days drop out instead of growing the cursor.
     live: dict[str, str] = {}
@@ -127,17 +129,21 @@ def trading_sensor(
         day = date.fromisoformat(key.keys_by_dimension["date"])
         with database.session() as session:
             dists = [repo.distribution_for(session, city, day, k) for k in KINDS]
-            stored = {
+            priced = repo.bracket_probabilities_for(session, city, day)
+            latest = {
                 s.ticker: s for k in KINDS for s in repo.market_snapshots(session, city, day, k)
             }
         if any(d is None for d in dists):
             continue  # nothing to trade on until the forecast run has produced a distribution
         stamp = max(d.as_of for d in dists).isoformat()
         moved = [
-            s.ticker
-            for k in KINDS
-            for s in feed.event_markets(city, day, k, now)
-            if s.ticker in stored and abs(s.mid - stored[s.ticker].mid) >= PRICE_MOVE_TRIGGER
+            row.ticker
+            for row in priced.itertuples(index=False)
+            if row.ticker in latest
+            and row.yes_bid is not None
+            and row.yes_ask is not None
+            and latest[row.ticker].captured_at > row.as_of
+            and abs(latest[row.ticker].mid - (row.yes_bid + row.yes_ask) / 2) >= PRICE_MOVE_TRIGGER
         ]
         if seen.get(str(key)) != stamp or moved:
             reason = "price_move" if seen.get(str(key)) == stamp else "new_distribution"

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import dagster as dg
+import pandas as pd
 import pytest
 from sqlalchemy import Engine
 
@@ -25,7 +26,6 @@ from weather_trader.defs.partitions import city_day_partitions
 from weather_trader.defs.resources import (
     ClockResource,
     DatabaseResource,
-    MarketDataResource,
     WeatherSourceResource,
 )
 from weather_trader.settings import Settings
@@ -83,7 +83,6 @@ def test_forecast_schedule_run_keys_are_stable_per_tick() -> None:
 def sensor_resources(settings: Settings) -> dict[str, Any]:
     return {
         "database": DatabaseResource(url=settings.resolved_database_url),
-        "market_data": MarketDataResource(sim_seed=settings.sim_seed),
         "weather": WeatherSourceResource(sim_seed=settings.sim_seed),
         "clock": ClockResource(fixed_now=NOW.isoformat()),
     }
@@ -187,23 +186,52 @@ def test_trading_sensor_cursor_keeps_only_live_partitions(
     assert json.loads(result.cursor) == {"NYC|2026-03-10": NOW.isoformat()}
 
 
+def price(engine: Engine, books: list[MarketSnapshot], at: datetime) -> None:
+    """Record the books as the trading run at ``at`` priced them."""
+    rows = pd.DataFrame(
+        {
+            "kind": s.kind, "ticker": s.ticker, "as_of": at, "p_model": 0.5,
+            "p_market": float(s.mid), "yes_bid": s.yes_bid, "yes_ask": s.yes_ask,
+        }
+        for s in books
+    )  # fmt: skip
+    with session_scope(engine) as session:
+        repo.replace_bracket_probabilities(session, "NYC", TODAY, rows, kind="high")
+
+
 @pytest.mark.parametrize(("cents", "moves"), [(0, False), (1, False), (2, True), (5, True)])
-def test_trading_sensor_trades_a_price_move(
+def test_trading_sensor_trades_a_price_move_the_feed_recorded(
     engine: Engine, sensor_resources: dict[str, Any], tick: Tick, cents: int, moves: bool
 ) -> None:
     store_distribution(engine, "NYC", TODAY, NOW - timedelta(hours=1))
     cursor = tick(trading_sensor, sensor_resources).cursor
     books = live_book("NYC", TODAY, "high")
     middle = next(s for s in books if s.yes_bid >= Decimal("0.10") and s.yes_ask <= Decimal("0.90"))
-    stored = [shifted(s, cents) if s.ticker == middle.ticker else s for s in books]
+    # The last trading run priced the middle market `cents` lower, ten minutes ago ...
+    earlier = [shifted(s, cents) if s.ticker == middle.ticker else s for s in books]
+    price(engine, earlier, NOW - timedelta(minutes=10))
+    # ... and the feed has recorded the books since.
     with session_scope(engine) as session:
-        repo.replace_markets(session, "NYC", TODAY, stored)
+        repo.replace_markets(session, "NYC", TODAY, books)
     assert Decimal(cents) / 100 >= PRICE_MOVE_TRIGGER or not moves
 
     result = tick(trading_sensor, sensor_resources, cursor)
 
     assert requested(result) == ({"NYC|2026-03-10": "price_move"} if moves else {})
     assert json.loads(result.cursor) == json.loads(cursor)
+
+
+def test_trading_sensor_ignores_books_older_than_the_last_pricing(
+    engine: Engine, sensor_resources: dict[str, Any], tick: Tick
+) -> None:
+    store_distribution(engine, "NYC", TODAY, NOW - timedelta(hours=1))
+    cursor = tick(trading_sensor, sensor_resources).cursor
+    books = live_book("NYC", TODAY, "high")
+    with session_scope(engine) as session:
+        repo.replace_markets(session, "NYC", TODAY, [shifted(s, 5) for s in books])
+    price(engine, books, NOW)  # priced after the latest recorded book: nothing new to react to
+
+    assert tick(trading_sensor, sensor_resources, cursor).run_requests == []
 
 
 # -- climate report sensor -------------------------------------------------------------------------
