@@ -148,7 +148,7 @@ def test_schedule_targets_the_forecast_job() -> None:
 @pytest.mark.parametrize(
     ("sensor", "job", "interval", "required"),
     [
-        ("trading_sensor", "trading_job", 60, {"database", "market_data", "clock"}),
+        ("trading_sensor", "trading_job", 60, {"database", "clock"}),
         ("climate_report_sensor", "settlement_job", 300, {"database", "weather", "clock"}),
     ],
 )
