@@ -6,8 +6,11 @@ that is <= p; buying NO (side ``ask`` at YES price p) hits the YES-bid ladder wh
 fill's whole count (``core.fees``: rounded up per fill, never per contract).
 
 Liquidity taken from a snapshot is remembered, so two orders against the same snapshot cannot
-both take the same contracts. Resting (maker) fills are not simulated in v1: a GTC remainder
-just reports ``resting``.
+both take the same contracts. A GTC remainder rests; it fills (as a maker, at its limit) only
+when a public trade prints through its price (:meth:`PaperBroker.on_trade`): a print at the
+limit itself may have been someone ahead in the queue, so it does not count.
+
+Paper mode uses it against the real Kalshi books; sim mode against the simulated crowd.
 """
 
 from __future__ import annotations
@@ -16,7 +19,13 @@ from datetime import datetime
 from decimal import Decimal
 
 from weather_trader.core.fees import SeriesFees
-from weather_trader.core.records import Fill, MarketSnapshot, OrderRequest, OrderResult
+from weather_trader.core.records import (
+    Fill,
+    MarketSnapshot,
+    OrderRequest,
+    OrderResult,
+    PublicTrade,
+)
 
 TICK = Decimal("0.01")
 
@@ -37,6 +46,7 @@ class PaperBroker:
         self._results: dict[str, OrderResult] = {}
         self._taken: dict[tuple[str, datetime, str, Decimal], int] = {}
         self._positions: dict[str, int] = {}
+        self._resting: dict[str, tuple[OrderRequest, int, SeriesFees]] = {}
 
     def position(self, ticker: str) -> int:
         """Net YES contracts held in ``ticker`` (negative = NO contracts)."""
@@ -99,7 +109,8 @@ class PaperBroker:
         if available == order.count:
             status, reason = "filled", ""
         elif tif == "good_till_canceled":
-            status, reason = "resting", f"{order.count - available} resting (not simulated)"
+            status, reason = "resting", f"{order.count - available} resting"
+            self._resting[order.client_order_id] = (order, order.count - available, fees)
         elif available:
             status, reason = "partially_filled", "remainder canceled (immediate_or_cancel)"
         else:
@@ -113,6 +124,57 @@ class PaperBroker:
                 reason=reason,
             )
         )
+
+    def resting(self, client_order_id: str) -> int:
+        """Contracts of the order still resting (0 when none)."""
+        entry = self._resting.get(client_order_id)
+        return entry[1] if entry else 0
+
+    def cancel(self, client_order_id: str) -> int:
+        """Cancel what rests of the order; return the contracts canceled."""
+        entry = self._resting.pop(client_order_id, None)
+        return entry[1] if entry else 0
+
+    def on_trade(self, trade: PublicTrade) -> list[Fill]:
+        """Fill resting orders that ``trade`` printed through, oldest order first.
+
+        A resting YES bid at p fills when YES trades below p; a resting ask (NO bid) at YES
+        price p when YES trades above p. Each fills at its own limit, at most the trade's size.
+        """
+        fills: list[Fill] = []
+        left = int(trade.count)
+        for cid, (order, remaining, fees) in list(self._resting.items()):
+            if left == 0 or order.ticker != trade.ticker:
+                continue
+            through = (
+                trade.yes_price < order.price
+                if order.side == "bid"
+                else trade.yes_price > order.price
+            )
+            if not through:
+                continue
+            count = min(remaining, left)
+            left -= count
+            price_paid = order.price if order.side == "bid" else 1 - order.price
+            fills.append(
+                Fill(
+                    client_order_id=cid,
+                    ticker=order.ticker,
+                    side=order.side,
+                    count=count,
+                    price=order.price,
+                    fee=fees.maker(count, price_paid),
+                    is_taker=False,
+                    filled_at=trade.traded_at,
+                )
+            )
+            signed = count if order.side == "bid" else -count
+            self._positions[order.ticker] = self.position(order.ticker) + signed
+            if count == remaining:
+                del self._resting[cid]
+            else:
+                self._resting[cid] = (order, remaining - count, fees)
+        return fills
 
     def _remember(self, result: OrderResult) -> OrderResult:
         self._results[result.client_order_id] = result
