@@ -1,0 +1,80 @@
+"""Orders on Kalshi (live, its demo, or the local exchange) behind the ``Broker`` port."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from weather_trader.core.records import Fill, MarketSnapshot, OrderRequest, OrderResult
+from weather_trader.sources.kalshi.errors import KalshiBadRequest, KalshiConflict
+from weather_trader.sources.kalshi.models import Fill as KalshiFill
+from weather_trader.sources.kalshi.rest import KalshiClient
+
+
+class KalshiBroker:
+    """:class:`~weather_trader.core.ports.Broker` placing V2 orders through :class:`KalshiClient`.
+
+    Idempotent by ``client_order_id``: the client resolves an unknown outcome by that id and a
+    re-send of a known id returns the existing order, so an order is never placed twice.
+
+    Args:
+        client: An authenticated REST client.
+        set_clock: Moves a simulated exchange's clock to the order's instant; None when real.
+    """
+
+    def __init__(
+        self, client: KalshiClient, set_clock: Callable[[datetime], None] | None = None
+    ) -> None:
+        self.client = client
+        self.set_clock = set_clock
+
+    def place(self, order: OrderRequest, book: MarketSnapshot, at: datetime) -> OrderResult:
+        """Send ``order`` and report what the exchange did (``book`` is not needed here).
+
+        Returns:
+            ``rejected`` with Kalshi's reason when the exchange refuses the order (400, or a
+            409 for an id it cannot show); otherwise filled / partially filled / resting /
+            canceled from the exchange's counts, with the fills it reports.
+
+        Raises:
+            KalshiOrderUnknown: The outcome could not be resolved; the order stays pending and
+                the next run sends it again under the same id.
+        """
+        if self.set_clock is not None:
+            self.set_clock(at)
+        try:
+            ack = self.client.create_order(order)
+        except (KalshiBadRequest, KalshiConflict) as exc:
+            return OrderResult(
+                client_order_id=order.client_order_id,
+                status="rejected",
+                filled_count=0,
+                reason=f"{exc.code}: {exc.message}",
+            )
+        fills = tuple(
+            _fill(f, order, at)
+            for f in self.client.fills(ticker=order.ticker, order_id=ack.order_id)
+        )
+        filled = sum(f.count for f in fills)
+        if filled >= order.count:
+            status = "filled"
+        elif order.time_in_force == "good_till_canceled":
+            status = "resting"
+        else:
+            status = "partially_filled" if filled else "canceled"
+        return OrderResult(
+            client_order_id=order.client_order_id, status=status, filled_count=filled, fills=fills
+        )
+
+
+def _fill(fill: KalshiFill, order: OrderRequest, at: datetime) -> Fill:
+    return Fill(
+        client_order_id=order.client_order_id,
+        ticker=fill.ticker,
+        side=order.side,
+        count=int(fill.count),
+        price=fill.yes_price,
+        fee=fill.fee_cost,
+        is_taker=fill.is_taker,
+        filled_at=fill.created_time or at,
+    )

@@ -1,0 +1,92 @@
+"""Kalshi's markets behind the :class:`~weather_trader.core.ports.MarketData` port.
+
+The real exchange only knows the present, so a read ``as_of`` the past is refused (replays read
+the tick archive the feed records). The local exchange of the offline world can be wound to any
+instant: give ``set_clock`` and each read first moves the exchange's clock to ``as_of``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from functools import cache
+
+from weather_trader.core.cities import Kind, event_ticker, get_city
+from weather_trader.core.records import MarketSnapshot
+from weather_trader.sources.kalshi.errors import KalshiError, KalshiNotFound
+from weather_trader.sources.kalshi.models import to_snapshot
+from weather_trader.sources.kalshi.rest import KalshiClient
+
+AS_OF_TOLERANCE = timedelta(minutes=15)
+"""How far ``as_of`` may lie from now when reading the real exchange (pipeline latency)."""
+
+
+class MarketDataUnavailable(KalshiError):
+    """The exchange cannot answer this question (a past instant on the real exchange)."""
+
+
+class KalshiMarketData:
+    """:class:`~weather_trader.core.ports.MarketData` over :class:`KalshiClient`.
+
+    Args:
+        client: The REST client (real Kalshi, its demo, or the local exchange).
+        set_clock: Moves a simulated exchange's clock; None for a real exchange.
+        now: Wall clock, for the as-of check on a real exchange.
+    """
+
+    def __init__(
+        self,
+        client: KalshiClient,
+        set_clock: Callable[[datetime], None] | None = None,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.client = client
+        self.set_clock = set_clock
+        self.now = now
+        self._fee_multiplier = cache(self._series_fee_multiplier)
+
+    def event_markets(
+        self, city: str, day: date, kind: Kind, as_of: datetime
+    ) -> list[MarketSnapshot]:
+        """All markets of the city's ``kind`` event for ``day`` with their books at ``as_of``.
+
+        Returns:
+            One snapshot per market, coldest bracket first; empty when the event is not listed.
+
+        Raises:
+            MarketDataUnavailable: If ``as_of`` is in the past and the exchange is real.
+            KalshiError: If the exchange fails or answers with something unreadable.
+        """
+        if as_of.tzinfo is None:
+            raise ValueError(f"as_of must be timezone-aware, got {as_of!r}")
+        if self.set_clock is not None:
+            self.set_clock(as_of)
+        elif abs(self.now() - as_of) > AS_OF_TOLERANCE:
+            raise MarketDataUnavailable(
+                f"Kalshi serves current books only; {city} {day} was asked as of "
+                f"{as_of.isoformat()} (replays read the feed's recorded books)"
+            )
+        series = get_city(city).series(kind)
+        try:
+            event = self.client.get_event(event_ticker(series, day), with_nested_markets=True)
+        except KalshiNotFound:
+            return []
+        markets = list(event.markets or ())
+        books = {b.ticker: b for b in self.client.orderbooks([m.ticker for m in markets])}
+        fee = self._fee_multiplier(series)
+        snapshots = [
+            to_snapshot(m, books[m.ticker], city, day, kind, as_of, fee)
+            for m in markets
+            if m.ticker in books
+        ]
+        return sorted(snapshots, key=_coldest_first)
+
+    def _series_fee_multiplier(self, series: str) -> Decimal:
+        return self.client.get_series(series).fees.fee_multiplier
+
+
+def _coldest_first(snapshot: MarketSnapshot) -> tuple[float, float]:
+    low = snapshot.floor_strike if snapshot.floor_strike is not None else float("-inf")
+    high = snapshot.cap_strike if snapshot.cap_strike is not None else float("inf")
+    return (low, high)
