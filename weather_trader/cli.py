@@ -29,6 +29,25 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     commands.add_parser("migrate", help="create or upgrade the domain database")
+    exchange = commands.add_parser("exchange", help="the local Kalshi-compatible exchange (sim)")
+    exchange_commands = exchange.add_subparsers(dest="exchange_command", required=True)
+    exchange_serve = exchange_commands.add_parser(
+        "serve", help="serve Kalshi's REST + WebSocket API over the simulated market"
+    )
+    exchange_serve.add_argument("--host", default="127.0.0.1")
+    exchange_serve.add_argument("--port", type=int, default=8100)
+    exchange_serve.add_argument(
+        "--seed", type=int, default=None, help="sim world seed (default WEATHER_TRADER_SIM_SEED)"
+    )
+    add_key = exchange_commands.add_parser("add-key", help="register an API key's public key")
+    add_key.add_argument("key_id")
+    add_key.add_argument("public_key_pem", type=Path, help="file with the RSA public key (PEM)")
+    create_key = exchange_commands.add_parser(
+        "create-key", help="make an RSA key pair; the private key goes to a 0600 file"
+    )
+    create_key.add_argument(
+        "--out", type=Path, default=None, help="private key file (default in the exchange home)"
+    )
     args = parser.parse_args(argv)
 
     try:
@@ -42,6 +61,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_demo(settings, days=args.days, history_days=args.history_days)
     if args.command == "dev":
         return _dev(settings)
+    if args.command == "exchange":
+        return _exchange(settings, args)
     if args.command == "serve":
         from api.server import serve as serve_api
 
@@ -54,6 +75,41 @@ def main(argv: list[str] | None = None) -> int:
     migrate(settings.resolved_database_url)
     shown = make_url(settings.resolved_database_url).render_as_string(hide_password=True)
     print(f"domain database at {shown} is up to date")
+    return 0
+
+
+def _exchange(settings: Settings, args: argparse.Namespace) -> int:
+    """The ``exchange`` sub-commands: serve, add-key, create-key."""
+    import uuid
+
+    from weather_trader.sim.exchange.keys import KeyStore, KeyStoreError
+    from weather_trader.sim.exchange.keys import create_key as make_key
+    from weather_trader.sources.kalshi.auth import KalshiKeyError
+
+    home = settings.resolved_home / "exchange"
+    if args.exchange_command == "serve":
+        from weather_trader.sim.exchange import ExchangeState, serve
+
+        seed = settings.sim_seed if args.seed is None else args.seed
+        state = ExchangeState.create(home=home, seed=seed)
+        base = f"{args.host}:{args.port}"
+        print(f"exchange: http://{base}/trade-api/v2  ws://{base}/trade-api/ws/v2  (seed {seed})")
+        serve(state, host=args.host, port=args.port)
+        return 0
+    keys = KeyStore(home / "keys")
+    try:
+        if args.exchange_command == "add-key":
+            keys.register(args.key_id, args.public_key_pem.read_bytes())
+            print(f"registered API key {args.key_id}")
+            return 0
+        key_id = str(uuid.uuid4())
+        path = args.out or home / "private" / f"{key_id}.pem"
+        make_key(keys, path, key_id)
+    except (KeyStoreError, KalshiKeyError, OSError) as exc:
+        print(f"weather-trader: {exc}", file=sys.stderr)
+        return 2
+    print(f"key id: {key_id}")
+    print(f"private key: {path}")
     return 0
 
 
