@@ -6,7 +6,7 @@ resources change.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -21,21 +21,18 @@ from weather_trader.core.ports import Broker, MarketData, WeatherSource
 from weather_trader.core.trading import RiskLimits
 from weather_trader.settings import Settings
 from weather_trader.sim.broker import PaperBroker
+from weather_trader.sim.exchange.control import SimExchangeControl
 from weather_trader.sim.world import build_sim
+from weather_trader.sources.kalshi.auth import KalshiCredentials
+from weather_trader.sources.kalshi.broker import KalshiBroker
+from weather_trader.sources.kalshi.market_data import KalshiMarketData
+from weather_trader.sources.kalshi.rest import KalshiClient
 from weather_trader.sources.live_weather import LiveWeatherSource
 from weather_trader.store.db import make_engine, migrate, session_scope
 
 
 class ModeUnavailableError(RuntimeError):
-    """The configured mode needs a component that is not built yet."""
-
-
-def _require_sim(mode: str, what: str) -> None:
-    if mode != "sim":
-        raise ModeUnavailableError(
-            f"WEATHER_TRADER_MODE={mode!r} needs the real {what}, which this build does not "
-            "have yet; use WEATHER_TRADER_MODE=sim"
-        )
+    """The configured mode lacks a setting it needs (the message names it)."""
 
 
 @cache
@@ -79,16 +76,75 @@ class WeatherSourceResource(ConfigurableResource):
         return _live_weather(self.user_agent, self.open_meteo_api_key or None)
 
 
-class MarketDataResource(ConfigurableResource):
-    """Bracket markets and their order books."""
+class _KalshiConnection(ConfigurableResource):
+    """Where Kalshi is: its REST base and the API key (the private key stays in its file).
+
+    Unset ``api_url`` in sim mode means the in-process simulated market; set, the local
+    exchange (``weather-trader exchange serve``) is reached over HTTP like the real one.
+    """
 
     mode: str = "sim"
+    api_url: str | None = None
+    key_id: str | None = None
+    private_key_path: str | None = None
+    private_key_passphrase: str | None = None
+
+    def over_http(self) -> bool:
+        """True when orders and books go through the Kalshi client."""
+        return self.mode != "sim" or self.api_url is not None
+
+    def kalshi_client(self, signed: bool) -> KalshiClient:
+        """The REST client; ``signed`` ones need the key (orders, the portfolio)."""
+        if self.api_url is None:
+            raise ModeUnavailableError(f"WEATHER_TRADER_MODE={self.mode!r} needs KALSHI_API_URL")
+        if not signed:
+            return _kalshi_client(self.api_url, None, None, None)
+        if not (self.key_id and self.private_key_path):
+            raise ModeUnavailableError(
+                "trading through Kalshi needs KALSHI_KEY_ID and KALSHI_PRIVATE_KEY_PATH "
+                "(for the local exchange: weather-trader exchange create-key)"
+            )
+        return _kalshi_client(
+            self.api_url, self.key_id, self.private_key_path, self.private_key_passphrase
+        )
+
+    def sim_clock(self) -> Callable[[datetime], None] | None:
+        """The local exchange's clock setter in sim mode (replays wind it); None otherwise."""
+        if self.mode != "sim" or self.api_url is None:
+            return None
+        return _sim_control(self.api_url).sync_clock
+
+
+@cache
+def _kalshi_client(
+    url: str, key_id: str | None, key_path: str | None, passphrase: str | None
+) -> KalshiClient:
+    credentials = None
+    if key_id and key_path:
+        pem = Path(key_path).expanduser().read_bytes()
+        credentials = KalshiCredentials.from_pem(
+            key_id, pem, passphrase.encode() if passphrase else None
+        )
+    return KalshiClient(url, credentials)
+
+
+@cache
+def _sim_control(url: str) -> SimExchangeControl:
+    return SimExchangeControl(url)
+
+
+class MarketDataResource(_KalshiConnection):
+    """Bracket markets and their order books."""
+
     sim_seed: int = 7
 
     def client(self) -> MarketData:
         """The market data feed for the configured mode."""
-        _require_sim(self.mode, "Kalshi market data client")
-        return build_sim(self.sim_seed)[1]
+        if not self.over_http():
+            return build_sim(self.sim_seed)[1]
+        # Market data is public: signed when a key is set, else anonymous (paper mode).
+        signed = bool(self.key_id and self.private_key_path)
+        return KalshiMarketData(self.kalshi_client(signed), set_clock=self.sim_clock())
 
 
 @cache
@@ -96,15 +152,16 @@ def _paper_broker() -> PaperBroker:
     return PaperBroker()
 
 
-class BrokerResource(ConfigurableResource):
-    """Where orders go: the paper broker on the simulated market in sim mode."""
-
-    mode: str = "sim"
+class BrokerResource(_KalshiConnection):
+    """Where orders go: a paper broker on the books it is handed (sim without an exchange,
+    and paper mode on the real books), else Kalshi's V2 orders (the local exchange in sim
+    mode, Kalshi's demo, or live)."""
 
     def client(self) -> Broker:
         """The broker for the configured mode."""
-        _require_sim(self.mode, "Kalshi broker")
-        return _paper_broker()
+        if self.mode == "paper" or not self.over_http():
+            return _paper_broker()
+        return KalshiBroker(self.kalshi_client(signed=True), set_clock=self.sim_clock())
 
 
 _DEFAULTS = Settings()
@@ -170,6 +227,19 @@ class ModelStoreResource(ConfigurableResource):
 
 def build_resources(settings: Settings) -> dict[str, ConfigurableResource]:
     """All resources for ``settings``' mode, keyed by the names the assets ask for."""
+    kalshi = dict(
+        mode=settings.mode,
+        api_url=settings.resolved_kalshi_api_url,
+        key_id=settings.kalshi_key_id,
+        private_key_path=(
+            str(settings.kalshi_private_key_path) if settings.kalshi_private_key_path else None
+        ),
+        private_key_passphrase=(
+            EnvVar("KALSHI_PRIVATE_KEY_PASSPHRASE")
+            if settings.kalshi_private_key_passphrase
+            else None
+        ),
+    )
     return {
         "database": DatabaseResource(url=settings.resolved_database_url),
         "weather": WeatherSourceResource(
@@ -181,8 +251,8 @@ def build_resources(settings: Settings) -> dict[str, ConfigurableResource]:
             if settings.open_meteo_api_key
             else None,
         ),
-        "market_data": MarketDataResource(mode=settings.mode, sim_seed=settings.sim_seed),
-        "broker": BrokerResource(mode=settings.mode),
+        "market_data": MarketDataResource(sim_seed=settings.sim_seed, **kalshi),
+        "broker": BrokerResource(**kalshi),
         "trading": TradingConfigResource(
             bankroll=str(settings.bankroll),
             kelly_fraction=str(settings.kelly_fraction),

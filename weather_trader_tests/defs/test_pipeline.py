@@ -29,7 +29,11 @@ from weather_trader.defs.resources import (
     build_resources,
 )
 from weather_trader.settings import Settings
+from weather_trader.sim.broker import PaperBroker
 from weather_trader.sim.world import build_sim
+from weather_trader.sources.kalshi.auth import generate_key_pair
+from weather_trader.sources.kalshi.broker import KalshiBroker
+from weather_trader.sources.kalshi.market_data import KalshiMarketData
 from weather_trader.sources.live_weather import LiveWeatherSource, PointInTimeUnavailable
 from weather_trader.store import repo
 from weather_trader.store.db import session_scope
@@ -346,32 +350,44 @@ def test_impossible_forecast_blocks_trading_and_missing_source_warns(pipeline: P
 # -- modes ----------------------------------------------------------------------------------------
 
 
-REAL_MODE_ENV = {
-    "WEATHER_TRADER_USER_AGENT": "weather-trader-tests (ops@example.com)",
-    "KALSHI_KEY_ID": "test-key",
-    "KALSHI_PRIVATE_KEY_PATH": "/nonexistent/kalshi.pem",
-}
-
-
 @pytest.mark.parametrize("mode", ["paper", "demo", "live"])
-def test_real_modes_use_the_real_weather_sources(mode: str, tmp_path: Path) -> None:
-    settings = Settings.from_env(
-        {"WEATHER_TRADER_MODE": mode, "WEATHER_TRADER_HOME": str(tmp_path), **REAL_MODE_ENV}
-    )
-    # The code location loads (a misconfigured mode must not hide the UI) ...
+def test_real_modes_use_the_real_clients(mode: str, tmp_path: Path) -> None:
+    key = tmp_path / "kalshi.pem"
+    key.write_bytes(generate_key_pair()[0])
+    env = {
+        "WEATHER_TRADER_MODE": mode,
+        "WEATHER_TRADER_HOME": str(tmp_path),
+        "WEATHER_TRADER_USER_AGENT": "weather-trader-tests (ops@example.com)",
+        "KALSHI_KEY_ID": "test-key",
+        "KALSHI_PRIVATE_KEY_PATH": str(key),
+    }
+    settings = Settings.from_env(env)
     dg.Definitions.validate_loadable(build_definitions(settings))
     resources = build_resources(settings)
+
     weather = resources["weather"].client()
     assert isinstance(weather, LiveWeatherSource)
     # A replayed day asks for the past: live sources refuse before making any request (the
     # point-in-time archive answers that).
     with pytest.raises(PointInTimeUnavailable, match="backfill"):
         weather.forecasts(CITY, DAY, decision_time(CITY, DAY))
-    # ... and clients not built yet refuse, naming the setting.
-    for name in ("market_data", "broker"):
-        with pytest.raises(ModeUnavailableError, match=f"WEATHER_TRADER_MODE='{mode}'") as exc:
-            resources[name].client()
-        assert "WEATHER_TRADER_MODE=sim" in str(exc.value)
+    market_data = resources["market_data"].client()
+    assert isinstance(market_data, KalshiMarketData)
+    assert market_data.set_clock is None  # a real exchange is never wound
+    assert market_data.client.base_url == settings.resolved_kalshi_api_url
+    broker = resources["broker"].client()
+    # Paper mode fills against the real books locally; demo and live send Kalshi orders.
+    assert isinstance(broker, PaperBroker if mode == "paper" else KalshiBroker)
+
+
+def test_sim_mode_with_a_local_exchange_trades_through_the_client(tmp_path: Path) -> None:
+    settings = Settings.from_env(
+        {"WEATHER_TRADER_HOME": str(tmp_path), "KALSHI_API_URL": "http://127.0.0.1:9/trade-api/v2"}
+    )
+    resources = build_resources(settings)
+    assert isinstance(resources["market_data"].client(), KalshiMarketData)
+    with pytest.raises(ModeUnavailableError, match="exchange create-key"):
+        resources["broker"].client()  # no key registered yet
 
 
 # -- a live partition -----------------------------------------------------------------------------
