@@ -121,10 +121,7 @@ def _kalshi_client(
 ) -> KalshiClient:
     credentials = None
     if key_id and key_path:
-        pem = Path(key_path).expanduser().read_bytes()
-        credentials = KalshiCredentials.from_pem(
-            key_id, pem, passphrase.encode() if passphrase else None
-        )
+        credentials = KalshiCredentials.from_file(key_id, key_path, passphrase)
     return KalshiClient(url, credentials)
 
 

@@ -10,6 +10,7 @@ import base64
 import binascii
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
@@ -127,6 +128,24 @@ class KalshiCredentials:
     ) -> KalshiCredentials:
         """Credentials from a key id and a PEM private key (optionally encrypted)."""
         return cls(key_id, load_private_key(private_key_pem, passphrase))
+
+    @classmethod
+    def from_file(
+        cls, key_id: str, private_key_path: str | Path, passphrase: str | None = None
+    ) -> KalshiCredentials:
+        """Credentials from a key id and a PEM file.
+
+        Raises:
+            KalshiKeyError: If the file is missing or unreadable as a key.
+        """
+        path = Path(private_key_path).expanduser()
+        try:
+            pem = path.read_bytes()
+        except OSError as exc:
+            raise KalshiKeyError(
+                f"cannot read the Kalshi private key {path}: {exc.strerror}"
+            ) from None
+        return cls.from_pem(key_id, pem, passphrase.encode() if passphrase else None)
 
     def headers(self, method: str, path: str, timestamp_ms: int | None = None) -> dict[str, str]:
         """The three auth headers for a request to ``path`` (signed now unless given a time)."""
