@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import subprocess
@@ -13,6 +14,7 @@ from pathlib import Path
 from weather_trader.settings import Settings, SettingsError
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+DEV_EXCHANGE_PORT = 8100
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,6 +31,9 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     commands.add_parser("migrate", help="create or upgrade the domain database")
+    commands.add_parser(
+        "feed", help="record Kalshi books and trades from the WebSocket into the database"
+    )
     exchange = commands.add_parser("exchange", help="the local Kalshi-compatible exchange (sim)")
     exchange_commands = exchange.add_subparsers(dest="exchange_command", required=True)
     exchange_serve = exchange_commands.add_parser(
@@ -63,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
         return _dev(settings)
     if args.command == "exchange":
         return _exchange(settings, args)
+    if args.command == "feed":
+        return _feed(settings)
     if args.command == "serve":
         from api.server import serve as serve_api
 
@@ -113,14 +120,82 @@ def _exchange(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _feed(settings: Settings) -> int:
+    """Record books and trades until Ctrl-C."""
+    import asyncio
+    import logging
+
+    from weather_trader.feed import run_feed, websocket_url
+    from weather_trader.sources.kalshi.auth import KalshiCredentials, KalshiKeyError
+    from weather_trader.sources.kalshi.rest import KalshiClient
+    from weather_trader.sources.kalshi.ws import KalshiWebSocket
+    from weather_trader.store.db import make_engine, migrate
+
+    api_url = settings.resolved_kalshi_api_url
+    if api_url is None or not (settings.kalshi_key_id and settings.kalshi_private_key_path):
+        print(
+            "weather-trader: the feed needs KALSHI_API_URL (in sim mode, the local exchange), "
+            "KALSHI_KEY_ID and KALSHI_PRIVATE_KEY_PATH (Kalshi signs every WebSocket)",
+            file=sys.stderr,
+        )
+        return 2
+    passphrase = settings.kalshi_private_key_passphrase
+    try:
+        credentials = KalshiCredentials.from_file(
+            settings.kalshi_key_id,
+            settings.kalshi_private_key_path,
+            passphrase.get_secret_value() if passphrase else None,
+        )
+    except KalshiKeyError as exc:
+        print(f"weather-trader: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    engine = make_engine(settings.resolved_database_url)
+    migrate(engine)
+    ws_url = websocket_url(api_url)
+    print(f"feed: {api_url} -> {ws_url}")
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(
+            run_feed(
+                KalshiClient(api_url, credentials),
+                lambda subs: KalshiWebSocket(ws_url, credentials, subs),
+                engine,
+            )
+        )
+    return 0
+
+
+def _local_exchange_env(settings: Settings) -> dict[str, str]:
+    """Settings that point everything at the local exchange, with a key registered on it."""
+    from weather_trader.sim.exchange.keys import KeyStore, create_key
+
+    home = settings.resolved_home / "exchange"
+    key_path = home / "private" / "dev.pem"
+    if not key_path.exists():
+        create_key(KeyStore(home / "keys"), key_path, "dev")
+    return {
+        "KALSHI_API_URL": f"http://127.0.0.1:{DEV_EXCHANGE_PORT}/trade-api/v2",
+        "KALSHI_KEY_ID": "dev",
+        "KALSHI_PRIVATE_KEY_PATH": str(key_path),
+    }
+
+
 def _dev(settings: Settings) -> int:
-    """Run Dagster (webserver + daemon) and the sidecar until Ctrl-C."""
+    """Run Dagster (webserver + daemon), the sidecar and the feed (in sim mode with the local
+    exchange) until Ctrl-C."""
     from weather_trader.home import prepare_home
 
     prepare_home(settings)
     bin_dir = Path(sys.executable).parent
     env = dict(os.environ)
-    processes = [
+    processes = []
+    if settings.mode == "sim" and settings.kalshi_api_url is None:
+        env.update(_local_exchange_env(settings))
+        exchange = [str(bin_dir / "weather-trader"), "exchange", "serve"]
+        processes.append(subprocess.Popen([*exchange, "--port", str(DEV_EXCHANGE_PORT)], env=env))
+        time.sleep(2)  # let it bind before the feed connects (the feed also retries)
+    processes += [
+        subprocess.Popen([str(bin_dir / "weather-trader"), "feed"], env=env),
         subprocess.Popen(
             [
                 str(bin_dir / "dagster"),
@@ -135,6 +210,8 @@ def _dev(settings: Settings) -> int:
         subprocess.Popen([str(bin_dir / "weather-trader"), "serve"], env=env),
     ]
     print("Dagster UI: http://127.0.0.1:3000   dashboard: http://127.0.0.1:8000")
+    if "KALSHI_API_URL" in env:
+        print(f"Kalshi: {env['KALSHI_API_URL']}")
     try:
         while all(p.poll() is None for p in processes):
             time.sleep(1)

@@ -36,6 +36,12 @@ logger = logging.getLogger(__name__)
 CHANNELS = ("orderbook_delta", "trade")
 
 
+def websocket_url(api_url: str) -> str:
+    """Kalshi's WebSocket URL on the host of a REST base (``.../trade-api/v2``)."""
+    base = api_url.rstrip("/").removesuffix("/trade-api/v2")
+    return base.replace("https://", "wss://", 1).replace("http://", "ws://", 1) + "/trade-api/ws/v2"
+
+
 def discover_markets(client: KalshiClient) -> dict[str, MarketSnapshot]:
     """Every open market of the registered cities' series, as an empty-book snapshot by ticker."""
     now = datetime.now(UTC)
@@ -118,6 +124,7 @@ async def run_feed(
     engine: Engine,
     *,
     flush_seconds: float = 1.0,
+    rediscover_seconds: float = 900.0,
     stop: asyncio.Event | None = None,
 ) -> None:
     """Record books and trades until ``stop`` is set (or forever).
@@ -127,6 +134,7 @@ async def run_feed(
         ws: Builds the WebSocket client for the given subscriptions.
         engine: The domain database.
         flush_seconds: How often changed books and new trades are written.
+        rediscover_seconds: How often newly listed markets are looked for and subscribed.
         stop: Set it to end the feed after a last flush.
     """
     markets = await asyncio.to_thread(discover_markets, client)
@@ -145,8 +153,18 @@ async def run_feed(
                     recorder.on_trade(event, datetime.now(UTC))
 
         consumer = asyncio.create_task(consume())
+        loop = asyncio.get_running_loop()
+        next_discovery = loop.time() + rediscover_seconds
         try:
             while not stop.is_set():
+                if loop.time() >= next_discovery:
+                    next_discovery = loop.time() + rediscover_seconds
+                    listed = await asyncio.to_thread(discover_markets, client)
+                    new = sorted(set(listed) - set(markets))
+                    markets.update(listed)
+                    if new:
+                        await feed.subscribe(CHANNELS, new)
+                        logger.info("feed: %d new markets", len(new), extra={"new": len(new)})
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), flush_seconds)
                 if consumer.done():

@@ -17,8 +17,9 @@ import httpx
 import pytest
 from sqlalchemy import Engine, func, select
 
+from weather_trader.cli import main
 from weather_trader.core.records import OrderRequest
-from weather_trader.feed import discover_markets, run_feed
+from weather_trader.feed import discover_markets, run_feed, websocket_url
 from weather_trader.sim.exchange import (
     ExchangeClock,
     ExchangeState,
@@ -125,7 +126,9 @@ async def test_feed_records_books_and_trades(local: Local, engine: Engine) -> No
         return KalshiWebSocket(local.ws, local.credentials, subscriptions, backoff_initial=0.01)  # type: ignore[arg-type]
 
     stop = asyncio.Event()
-    feed = asyncio.create_task(run_feed(rest, connect, engine, flush_seconds=0.05, stop=stop))
+    feed = asyncio.create_task(
+        run_feed(rest, connect, engine, flush_seconds=0.05, rediscover_seconds=0.2, stop=stop)
+    )
     target = next(m for m in markets.values() if m.city == "NYC")
 
     def recorded(trades: int) -> bool:
@@ -153,8 +156,46 @@ async def test_feed_records_books_and_trades(local: Local, engine: Engine) -> No
         return all(s.yes_bids == now[s.ticker].yes_bids for s in latest)
 
     await until(books_match_the_exchange)  # the re-quoted books are recorded too
+
+    # A day later the next day's events are listed: the feed finds and records them.
+    await asyncio.to_thread(local.move_clock, T0 + DAY)
+
+    def next_day_recorded() -> bool:
+        with session_scope(engine) as session:
+            return bool(repo.market_snapshots(session, "NYC", date(2026, 11, 22), "high"))
+
+    await until(next_day_recorded, timeout=15)
     stop.set()
     await asyncio.wait_for(feed, 5)
     with session_scope(engine) as session:
         (trade,) = repo.trades_for(session, target.ticker, T0 - DAY, T0 + DAY)
     assert (trade.count, trade.yes_price, trade.taker_side) == (Decimal(3), book.yes_ask, "yes")
+
+
+def test_feed_command_says_what_it_needs(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("WEATHER_TRADER_HOME", str(tmp_path))
+    for var in (
+        "KALSHI_API_URL",
+        "KALSHI_KEY_ID",
+        "KALSHI_PRIVATE_KEY_PATH",
+        "WEATHER_TRADER_MODE",
+    ):
+        monkeypatch.delenv(var, raising=False)
+    assert main(["feed"]) == 2
+    assert "the feed needs KALSHI_API_URL" in capsys.readouterr().err
+    monkeypatch.setenv("KALSHI_API_URL", "http://127.0.0.1:9/trade-api/v2")
+    monkeypatch.setenv("KALSHI_KEY_ID", "k")
+    monkeypatch.setenv("KALSHI_PRIVATE_KEY_PATH", str(tmp_path / "missing.pem"))
+    assert main(["feed"]) == 2
+    assert "cannot read the Kalshi private key" in capsys.readouterr().err
+
+
+def test_websocket_url_sits_on_the_rest_host() -> None:
+    assert websocket_url("https://api.elections.kalshi.com/trade-api/v2") == (
+        "wss://api.elections.kalshi.com/trade-api/ws/v2"
+    )
+    assert websocket_url("http://127.0.0.1:8100/trade-api/v2/") == (
+        "ws://127.0.0.1:8100/trade-api/ws/v2"
+    )
