@@ -167,15 +167,12 @@ def _feed(settings: Settings) -> int:
 
 def _local_exchange_env(settings: Settings) -> dict[str, str]:
     """Settings that point everything at the local exchange, with a key registered on it."""
-    from weather_trader.sim.exchange.keys import KeyStore, create_key
+    from weather_trader.sim.exchange.keys import local_key
 
-    home = settings.resolved_home / "exchange"
-    key_path = home / "private" / "dev.pem"
-    if not key_path.exists():
-        create_key(KeyStore(home / "keys"), key_path, "dev")
+    key_id, key_path = local_key(settings.resolved_home / "exchange")
     return {
         "KALSHI_API_URL": f"http://127.0.0.1:{DEV_EXCHANGE_PORT}/trade-api/v2",
-        "KALSHI_KEY_ID": "dev",
+        "KALSHI_KEY_ID": key_id,
         "KALSHI_PRIVATE_KEY_PATH": str(key_path),
     }
 

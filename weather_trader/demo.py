@@ -4,7 +4,9 @@ It backfills the point-in-time archive with a year of the simulated world (``wea
 through ``archive_backfill_job``), trains the model on history that ends before the first traded
 day (no look-ahead), then materialises the whole
 partitioned graph for every city over the last ``days`` settled climate days, one run per city
-over a range of days, and prints a summary per city.
+over a range of days, and prints a summary per city. Trading goes through the Kalshi client
+(REST, signed V2 orders) to the local exchange, run on loopback for the demo, whose clock
+the replay winds to each decision.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from weather_trader.defs.partitions import city_day_key
 from weather_trader.home import prepare_home
 from weather_trader.reporting import CitySummary, city_summary
 from weather_trader.settings import Settings
+from weather_trader.sim.exchange import ExchangeState, run_exchange_in_thread
+from weather_trader.sim.exchange.keys import local_key
 from weather_trader.store.db import make_engine, migrate, session_scope
 
 # A climate day's final report is out by about 07:00 local standard time the next morning
@@ -69,8 +73,25 @@ def run_demo(settings: Settings, days: int = 30, history_days: int = 180) -> int
     )
     if not model.success:
         return 1
-    print(f"[demo] trading {days} climate days")
-    if not _run_ranges(defs, instance, "pipeline_job", cities, start, end):
+    print(f"[demo] trading {days} climate days on the local Kalshi exchange")
+    exchange_home = settings.resolved_home / "exchange"
+    state = ExchangeState.create(home=exchange_home, seed=settings.sim_seed)
+    key_id, key_path = local_key(exchange_home)
+    try:
+        with run_exchange_in_thread(state) as origin:
+            trading = settings.model_copy(
+                update={
+                    "kalshi_api_url": f"{origin}/trade-api/v2",
+                    "kalshi_key_id": key_id,
+                    "kalshi_private_key_path": key_path,
+                }
+            )
+            traded = _run_ranges(
+                build_definitions(trading), instance, "pipeline_job", cities, start, end
+            )
+    finally:
+        state.close()
+    if not traded:
         return 1
 
     day_list = [start + timedelta(days=i) for i in range(days)]

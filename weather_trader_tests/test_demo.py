@@ -9,14 +9,17 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+from sqlalchemy import func, select
 
 from weather_trader.core.cities import CITIES
 from weather_trader.demo import FINAL_REPORT_LAG, last_settled_day, run_demo
 from weather_trader.settings import Settings
+from weather_trader.sim.exchange import ExchangeState
 from weather_trader.sim.reports import reports_for_days
 from weather_trader.sim.world import build_sim
 from weather_trader.store import repo
 from weather_trader.store.db import make_engine, session_scope
+from weather_trader.store.models import FillRow
 
 ROW = re.compile(
     r"^(?P<city>[A-Z]{3})\s+(?P<trades>\d+)\s+(?P<settled>\d+)\s+(?P<hit>\d+%|-)"
@@ -66,12 +69,19 @@ def test_demo_runs_the_whole_loop_and_prints_a_row_per_city(
                 )
                 for day in (end - timedelta(days=1), end):
                     assert repo.final_report(session, city, day) is not None
+            our_fills = session.scalar(select(func.count()).select_from(FillRow))
     finally:
         engine.dispose()
+    # The orders went to the local exchange: its persisted fills are ours, one for one.
+    exchange = ExchangeState.create(home=settings.resolved_home / "exchange")
+    try:
+        assert len(exchange.engine.fills) == our_fills > 0
+    finally:
+        exchange.close()
 
 
 def test_demo_refuses_other_modes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    settings = Settings(mode="paper", home=tmp_path / "home")
+    settings = Settings(mode="paper", user_agent="wt (ops@example.com)", home=tmp_path / "home")
     assert run_demo(settings, days=2, history_days=40) == 2
     assert "WEATHER_TRADER_MODE" in capsys.readouterr().out
     assert not (tmp_path / "home").exists()

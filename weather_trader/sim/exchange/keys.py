@@ -115,3 +115,18 @@ def create_key(store: KeyStore, private_key_path: Path, key_id: str | None = Non
     os.chmod(private_key_path, 0o600)
     store.register(key_id, public_pem)
     return key_id
+
+
+LOCAL_KEY_ID = "local"
+
+
+def local_key(exchange_home: Path) -> tuple[str, Path]:
+    """The key the offline demo and ``make dev`` trade with, created on first use.
+
+    Returns:
+        ``(key id, private key file)``; the public key is registered in ``exchange_home``.
+    """
+    path = exchange_home / "private" / f"{LOCAL_KEY_ID}.pem"
+    if not path.exists():
+        create_key(KeyStore(exchange_home / "keys"), path, LOCAL_KEY_ID)
+    return LOCAL_KEY_ID, path
