@@ -20,18 +20,8 @@ from weather_trader.core.records import (
     Observation,
     OrderRequest,
     OrderResult,
+    RawPayload,
 )
-
-
-class RawResponse(Protocol):
-    """A source's response body as received, kept compressed for audit."""
-
-    source: str
-    url: str
-    retrieved_at: datetime
-    status: int
-    content_type: str
-    body: bytes
 
 
 class WeatherSource(Protocol):
@@ -56,7 +46,7 @@ class WeatherSource(Protocol):
         """Every climate report for ``day`` issued before ``as_of`` (preliminary and final)."""
         ...
 
-    def drain_payloads(self) -> Sequence[RawResponse]:
+    def drain_payloads(self) -> Sequence[RawPayload]:
         """The raw responses received since the last drain (none for a source without any)."""
         ...
 

@@ -6,7 +6,8 @@ All datetimes are timezone-aware UTC.
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal
 
@@ -69,6 +70,27 @@ class ClimateReport(_Record):
     def value(self, kind: Kind) -> int | None:
         """The reported daily ``high`` (max) or ``low`` (min), None when missing."""
         return self.max_f if kind == "high" else self.min_f
+
+
+@dataclass(frozen=True)
+class RawPayload:
+    """One successful response body, as received, for the audit archive.
+
+    Attributes:
+        source: Short source name of the client that fetched it (``nws``).
+        url: The request URL with secret query parameters redacted.
+        retrieved_at: Aware UTC instant the response was received.
+        status: HTTP status code (2xx/3xx; failed responses are never captured).
+        content_type: The ``Content-Type`` header ("" when absent).
+        body: The raw (decompressed transfer-encoding) body bytes.
+    """
+
+    source: str
+    url: str
+    retrieved_at: datetime
+    status: int
+    content_type: str
+    body: bytes
 
 
 class BookLevel(_Record):

@@ -15,7 +15,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -29,6 +28,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from weather_trader.core.records import RawPayload
 from weather_trader.sources.errors import (
     MalformedResponse,
     NotFound,
@@ -46,27 +46,6 @@ REDACTED = "REDACTED"
 
 QueryValue = str | int | float | bool
 WaitStrategy = Callable[[RetryCallState], float]
-
-
-@dataclass(frozen=True)
-class RawPayload:
-    """One successful response body, as received, for the audit archive.
-
-    Attributes:
-        source: Short source name of the client that fetched it (``nws``).
-        url: The request URL with secret query parameters redacted.
-        retrieved_at: Aware UTC instant the response was received.
-        status: HTTP status code (2xx/3xx; failed responses are never captured).
-        content_type: The ``Content-Type`` header ("" when absent).
-        body: The raw (decompressed transfer-encoding) body bytes.
-    """
-
-    source: str
-    url: str
-    retrieved_at: datetime
-    status: int
-    content_type: str
-    body: bytes
 
 
 PayloadListener = Callable[[RawPayload], None]

@@ -24,7 +24,7 @@ been) retrieved; ``issued_at`` is never after it:
   :meth:`~weather_trader.sources.open_meteo.OpenMeteoClient.previous_runs`) and
   ``retrieved_at`` = ``issued_at`` + the model's availability delay.
 
-Every successful HTTP response is captured as a :class:`~weather_trader.sources.http.RawPayload`
+Every successful HTTP response is captured as a :class:`~weather_trader.core.records.RawPayload`
 (URL redacted) for the audit archive; :meth:`LiveWeatherSource.drain_payloads` hands them over.
 """
 

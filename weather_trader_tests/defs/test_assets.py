@@ -7,7 +7,7 @@ from typing import Any
 
 import dagster as dg
 
-from weather_trader.core.records import ForecastPoint
+from weather_trader.core.records import ForecastPoint, RawPayload
 from weather_trader.defs.resources import (
     ClockResource,
     DatabaseResource,
@@ -17,7 +17,6 @@ from weather_trader.defs.resources import (
 from weather_trader.defs.weather.assets import forecast_snapshots
 from weather_trader.settings import Settings
 from weather_trader.sim.world import build_sim
-from weather_trader.sources.http import RawPayload
 from weather_trader.store import repo
 from weather_trader.store.db import make_engine, session_scope
 from weather_trader_tests.defs.support import CITY, DAY, key
