@@ -6,6 +6,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import dagster as dg
+import pytest
+from sqlalchemy import func, select
 
 from weather_trader.core.records import ForecastPoint, RawPayload
 from weather_trader.defs.resources import (
@@ -14,11 +16,13 @@ from weather_trader.defs.resources import (
     TradingConfigResource,
     WeatherSourceResource,
 )
-from weather_trader.defs.weather.assets import forecast_snapshots
+from weather_trader.defs.weather.assets import forecast_snapshots, weather_archive
 from weather_trader.settings import Settings
 from weather_trader.sim.world import build_sim
+from weather_trader.sources.errors import MalformedResponse
 from weather_trader.store import repo
 from weather_trader.store.db import make_engine, session_scope
+from weather_trader.store.models import ClimateReportRow, Forecast
 from weather_trader_tests.defs.support import CITY, DAY, key
 
 T0 = datetime(2026, 11, 26, 15, tzinfo=UTC)
@@ -80,3 +84,61 @@ def test_forecast_snapshots_reports_the_whole_range(settings: Settings) -> None:
     with session_scope(make_engine(settings.resolved_database_url)) as session:
         kept = repo.raw_payloads(session, "open-meteo", T0, T0 + timedelta(seconds=1))
     assert [body for _, _, body in kept] == [b'{"daily": {"temperature_2m_max": [51.2]}}']
+
+
+def _archive(settings: Settings, weather: WeatherSourceResource, now: datetime) -> Any:
+    context = dg.build_asset_context(
+        partition_key_range=dg.PartitionKeyRange(key(CITY, DAY), key(CITY, DAY + timedelta(9)))
+    )
+    return weather_archive(
+        context,
+        database=DatabaseResource(url=settings.resolved_database_url),
+        weather=weather,
+        clock=ClockResource(fixed_now=now.isoformat()),
+    )
+
+
+def _archived(settings: Settings) -> tuple[int, int, datetime | None]:
+    with session_scope(make_engine(settings.resolved_database_url)) as session:
+        forecasts = session.scalar(select(func.count()).select_from(Forecast)) or 0
+        reports = session.scalar(select(func.count()).select_from(ClimateReportRow)) or 0
+        latest = session.scalar(select(func.max(Forecast.retrieved_at)))
+    return forecasts, reports, latest
+
+
+def test_weather_archive_is_idempotent_and_never_holds_the_future(settings: Settings) -> None:
+    now = datetime.combine(DAY + timedelta(days=5), datetime.min.time(), UTC)
+
+    first = _archive(settings, WeatherSourceResource(), now)
+    forecasts, reports, latest = _archived(settings)
+
+    assert first.metadata["forecast_rows_new"] == forecasts > 0
+    assert reports > 0 and latest is not None and latest <= now  # days 6-9 not published yet
+    again = _archive(settings, WeatherSourceResource(), now)
+    assert again.metadata["forecast_rows_new"] == 0  # a re-run adds nothing
+    assert _archived(settings) == (forecasts, reports, latest)
+    later = _archive(settings, WeatherSourceResource(), now + timedelta(days=10))
+    assert later.metadata["forecast_rows_new"] > 0  # resumes with what was published since
+
+
+class _BrokenHistory:
+    """A source whose history request fails half-way (a half-delivered page)."""
+
+    sources = ("open-meteo",)
+
+    def history(self, city: str, start: date, end: date) -> Any:
+        raise MalformedResponse("open-meteo", "https://x/v1/forecast", "truncated JSON body")
+
+    def drain_payloads(self) -> list[RawPayload]:
+        return []
+
+
+class _BrokenWeather(WeatherSourceResource):
+    def client(self) -> _BrokenHistory:  # type: ignore[override]
+        return _BrokenHistory()
+
+
+def test_weather_archive_writes_nothing_when_the_source_fails(settings: Settings) -> None:
+    with pytest.raises(MalformedResponse, match="truncated JSON body"):
+        _archive(settings, _BrokenWeather(), datetime.now(UTC))
+    assert _archived(settings) == (0, 0, None)
