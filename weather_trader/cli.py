@@ -181,8 +181,10 @@ def _dev(settings: Settings) -> int:
     """Run Dagster (webserver + daemon), the sidecar and the feed (in sim mode with the local
     exchange) until Ctrl-C."""
     from weather_trader.home import prepare_home
+    from weather_trader.store.db import migrate
 
     prepare_home(settings)
+    migrate(settings.resolved_database_url)  # once, before the processes that use it start
     bin_dir = Path(sys.executable).parent
     env = dict(os.environ)
     processes = []

@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 
 from weather_trader.core.cities import CITIES, KINDS, parse_event_ticker
 from weather_trader.core.records import MarketSnapshot, PublicTrade
+from weather_trader.sources.kalshi.errors import KalshiError
 from weather_trader.sources.kalshi.models import Orderbook, to_snapshot
 from weather_trader.sources.kalshi.rest import KalshiClient
 from weather_trader.sources.kalshi.ws import (
@@ -43,14 +44,22 @@ def websocket_url(api_url: str) -> str:
 
 
 def discover_markets(client: KalshiClient) -> dict[str, MarketSnapshot]:
-    """Every open market of the registered cities' series, as an empty-book snapshot by ticker."""
+    """Every open market of the registered cities' series, as an empty-book snapshot by ticker.
+
+    A series the exchange fails to list is logged and skipped; the next discovery retries it.
+    """
     now = datetime.now(UTC)
     out: dict[str, MarketSnapshot] = {}
     for city in CITIES.values():
         for kind in KINDS:
             series = city.series(kind)
-            fee = client.get_series(series).fees.fee_multiplier
-            for market in client.markets(series_ticker=series, status="open"):
+            try:
+                fee = client.get_series(series).fees.fee_multiplier
+                markets = client.markets(series_ticker=series, status="open")
+            except KalshiError as exc:
+                logger.warning("feed: cannot list %s: %s", series, exc, extra={"series": series})
+                continue
+            for market in markets:
                 _, day = parse_event_ticker(market.ticker)
                 empty = Orderbook.empty(market.ticker)
                 out[market.ticker] = to_snapshot(market, empty, city.code, day, kind, now, fee)

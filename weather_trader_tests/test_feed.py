@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from weather_trader.cli import main
+from weather_trader.core.cities import CITIES, KINDS
 from weather_trader.core.records import OrderRequest
 from weather_trader.feed import discover_markets, run_feed, websocket_url
 from weather_trader.sim.exchange import (
@@ -27,6 +28,7 @@ from weather_trader.sim.exchange import (
     run_exchange_in_thread,
 )
 from weather_trader.sources.kalshi.auth import KalshiCredentials
+from weather_trader.sources.kalshi.errors import KalshiNotFound
 from weather_trader.sources.kalshi.rest import KalshiClient
 from weather_trader.sources.kalshi.ws import KalshiWebSocket, Subscription
 from weather_trader.store import repo
@@ -199,3 +201,19 @@ def test_websocket_url_sits_on_the_rest_host() -> None:
     assert websocket_url("http://127.0.0.1:8100/trade-api/v2/") == (
         "ws://127.0.0.1:8100/trade-api/ws/v2"
     )
+
+
+def test_discovery_skips_a_series_the_exchange_cannot_list(
+    local: Local, caplog: pytest.LogCaptureFixture
+) -> None:
+    class Flaky(KalshiClient):
+        def markets(self, **filters: object) -> list:  # type: ignore[override]
+            if filters.get("series_ticker") == "KXLOWTCHI":
+                raise KalshiNotFound(404, "not_found", "market not found", "/markets")
+            return super().markets(**filters)  # type: ignore[arg-type]
+
+    markets = discover_markets(Flaky(local.api, local.credentials))
+    assert {m.series_ticker for m in markets.values()} == {
+        c.series(k) for c in CITIES.values() for k in KINDS
+    } - {"KXLOWTCHI"}
+    assert "cannot list KXLOWTCHI" in caplog.text

@@ -158,7 +158,8 @@ class Catalog:
         """
         ref = self._refs.get(ticker)
         if ref is None:
-            head, _, _ = ticker.rpartition("-")
+            # SERIES-DATE-SUFFIX, where a suffix may hold a minus sign (T-2: below -2 F).
+            head = "-".join(ticker.split("-")[:2]) if ticker.count("-") >= 2 else ""
             try:
                 ev = self.event(head) if head else None
             except NotFoundError:

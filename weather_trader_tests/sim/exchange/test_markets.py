@@ -1,11 +1,12 @@
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from weather_trader.core.brackets import Bracket, parse_rules, parse_subtitle
 from weather_trader.core.cities import CITIES
 from weather_trader.core.fees import SeriesFees
+from weather_trader.sim.exchange import ExchangeClock, ExchangeState
 from weather_trader.sim.market import event_ticker
 from weather_trader_tests.sim.exchange.conftest import T0, Exchange, two_sided
 
@@ -120,3 +121,12 @@ def test_trades_list_user_trades(shared: Exchange) -> None:
     assert trades[0]["count_fp"] == "2.00" and trades[0]["taker_side"] == "yes"
     assert trades[0]["yes_price_dollars"] == f"{ask / 100:.4f}"
     assert any(c.startswith("GET /markets/trades") for c in api.checked)
+
+
+def test_tickers_with_a_negative_strike_resolve() -> None:
+    """Seed 7 quotes Chicago's low for 2026-11-27 around 2 F: a ``T-2`` tail market."""
+    at = datetime(2026, 11, 26, 18, tzinfo=UTC)
+    state = ExchangeState.create(clock=ExchangeClock.simulated(at))
+    ref = state.catalog.market_ref("KXLOWTCHI-26NOV27-T-2", at)
+    assert ref.ticker == "KXLOWTCHI-26NOV27-T-2"
+    assert ref.event.event_ticker == "KXLOWTCHI-26NOV27"
