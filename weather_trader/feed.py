@@ -46,7 +46,8 @@ def websocket_url(api_url: str) -> str:
 def discover_markets(client: KalshiClient) -> dict[str, MarketSnapshot]:
     """Every open market of the registered cities' series, as an empty-book snapshot by ticker.
 
-    A series the exchange fails to list is logged and skipped; the next discovery retries it.
+    A series the exchange fails to list, or a market whose bracket cannot be read, is logged
+    and skipped; the next discovery tries again.
     """
     now = datetime.now(UTC)
     out: dict[str, MarketSnapshot] = {}
@@ -60,9 +61,14 @@ def discover_markets(client: KalshiClient) -> dict[str, MarketSnapshot]:
                 logger.warning("feed: cannot list %s: %s", series, exc, extra={"series": series})
                 continue
             for market in markets:
-                _, day = parse_event_ticker(market.ticker)
-                empty = Orderbook.empty(market.ticker)
-                out[market.ticker] = to_snapshot(market, empty, city.code, day, kind, now, fee)
+                try:
+                    _, day = parse_event_ticker(market.ticker)
+                    empty = Orderbook.empty(market.ticker)
+                    snapshot = to_snapshot(market, empty, city.code, day, kind, now, fee)
+                except ValueError as exc:  # BracketError too: an unreadable market is skipped
+                    logger.warning("feed: skipping %s: %s", market.ticker, exc)
+                    continue
+                out[market.ticker] = snapshot
     return out
 
 

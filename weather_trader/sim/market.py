@@ -91,7 +91,8 @@ def market_suffix(bracket: Bracket) -> str:
         return f"T{bracket.cap_strike}"
     if bracket.strike_type == "greater":
         return f"T{bracket.floor_strike}"
-    return f"B{bracket.floor_strike}.5"  # 2-degree brackets: midpoint = floor + 0.5
+    # 2-degree brackets are named by their midpoint: B73.5 = 73-74, B-1.5 = -2 to -1.
+    return f"B{bracket.floor_strike + 0.5:g}"  # type: ignore[operator]
 
 
 class SimMarket:

@@ -35,6 +35,13 @@ def test_tickers_follow_kalshi() -> None:
     assert market_suffix(Bracket.less(84)) == "T84"
     assert market_suffix(Bracket.greater(91)) == "T91"
     assert market_suffix(Bracket.between(73, 74)) == "B73.5"
+    # Below zero the midpoint keeps its sign, and the ticker still cross-checks its bracket.
+    assert market_suffix(Bracket.between(-2, -1)) == "B-1.5"
+    assert market_suffix(Bracket.less(-2)) == "T-2"
+    assert Bracket.from_kalshi_market(
+        {"ticker": "KXLOWTCHI-26NOV27-B-1.5", "strike_type": "between",
+         "floor_strike": -2, "cap_strike": -1}
+    ) == Bracket.between(-2, -1)  # fmt: skip
     markets = MARKET.event_markets("NYC", DAY, "high", MARKET.open_time(DAY))
     assert len(markets) == 6
     for m in markets:
