@@ -23,6 +23,7 @@ from weather_trader.home import prepare_home
 from weather_trader.reporting import CitySummary, city_summary
 from weather_trader.settings import Settings
 from weather_trader.sim.exchange import ExchangeState, run_exchange_in_thread
+from weather_trader.sim.exchange.control import SimExchangeControl
 from weather_trader.sim.exchange.keys import local_key
 from weather_trader.store.db import make_engine, migrate, session_scope
 
@@ -89,6 +90,9 @@ def run_demo(settings: Settings, days: int = 30, history_days: int = 180) -> int
             traded = _run_ranges(
                 build_definitions(trading), instance, "pipeline_job", cities, start, end
             )
+            # Hand the exchange back to wall time (settling what the replay left open), so
+            # `make dev` finds it live.
+            SimExchangeControl(trading.kalshi_api_url).sync_clock(datetime.now(UTC))
     finally:
         state.close()
     if not traded:

@@ -76,6 +76,7 @@ def test_demo_runs_the_whole_loop_and_prints_a_row_per_city(
     exchange = ExchangeState.create(home=settings.resolved_home / "exchange")
     try:
         assert len(exchange.engine.fills) == our_fills > 0
+        assert not exchange.clock.is_simulated  # handed back to wall time for `make dev`
     finally:
         exchange.close()
 
