@@ -140,6 +140,13 @@ class MarketSnapshot(_Record):
         return (self.yes_bid + self.yes_ask) / 2
 
     @property
+    def strike_order(self) -> tuple[float, float, str]:
+        """Sort key putting an event's markets coldest bracket first (ticker breaks ties)."""
+        floor = float("-inf") if self.floor_strike is None else self.floor_strike
+        cap = float("inf") if self.cap_strike is None else self.cap_strike
+        return floor, cap, self.ticker
+
+    @property
     def bracket(self) -> Bracket:
         """The temperatures for which this market settles YES (checked against the ticker).
 

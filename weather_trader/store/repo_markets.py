@@ -157,13 +157,7 @@ def market_snapshots(
         )
         for m, b in session.execute(stmt).all()
     ]
-    return sorted(out, key=_strike_order)
-
-
-def _strike_order(s: MarketSnapshot) -> tuple[float, float, str]:
-    floor = float("-inf") if s.floor_strike is None else s.floor_strike
-    cap = float("inf") if s.cap_strike is None else s.cap_strike
-    return floor, cap, s.ticker
+    return sorted(out, key=lambda s: s.strike_order)
 
 
 def set_market_result(

@@ -80,13 +80,7 @@ class KalshiMarketData:
             for m in markets
             if m.ticker in books
         ]
-        return sorted(snapshots, key=_coldest_first)
+        return sorted(snapshots, key=lambda s: s.strike_order)
 
     def _series_fee_multiplier(self, series: str) -> Decimal:
         return self.client.get_series(series).fees.fee_multiplier
-
-
-def _coldest_first(snapshot: MarketSnapshot) -> tuple[float, float]:
-    low = snapshot.floor_strike if snapshot.floor_strike is not None else float("-inf")
-    high = snapshot.cap_strike if snapshot.cap_strike is not None else float("inf")
-    return (low, high)
