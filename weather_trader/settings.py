@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
+from weather_trader.sources.kalshi.rest import DEMO_BASE_URL, PROD_BASE_URL
 from weather_trader.store.db import default_database_url
 
 Mode = Literal["sim", "paper", "demo", "live"]
@@ -41,9 +42,9 @@ ENV_VARS: dict[str, str] = {
     "KALSHI_PRIVATE_KEY_PASSPHRASE": "kalshi_private_key_passphrase",
 }
 KALSHI_API_URLS: dict[str, str] = {
-    "paper": "https://api.elections.kalshi.com/trade-api/v2",
-    "live": "https://api.elections.kalshi.com/trade-api/v2",
-    "demo": "https://demo-api.kalshi.co/trade-api/v2",
+    "paper": PROD_BASE_URL,
+    "live": PROD_BASE_URL,
+    "demo": DEMO_BASE_URL,
 }
 """Kalshi's REST base per mode; sim mode uses ``KALSHI_API_URL`` (a local exchange) when set."""
 

@@ -105,12 +105,13 @@ def get_city(code: str) -> City:
         raise UnknownCityError(f"unknown city code {code!r}; known: {sorted(CITIES)}") from None
 
 
-_MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+"""Month abbreviations as Kalshi tickers and NWS climate reports write them."""
 
 
 def event_ticker(series: str, day: date) -> str:
     """Kalshi's event ticker of a series' climate day: ``KXHIGHNY-26NOV27``."""
-    return f"{series}-{day:%y}{_MONTHS[day.month - 1]}{day.day:02d}"
+    return f"{series}-{day:%y}{MONTHS[day.month - 1]}{day.day:02d}"
 
 
 def parse_event_ticker(ticker: str) -> tuple[str, date]:
@@ -121,9 +122,9 @@ def parse_event_ticker(ticker: str) -> tuple[str, date]:
     """
     parts = ticker.upper().split("-")
     code = parts[1] if len(parts) > 1 else ""
-    if len(code) != 7 or code[2:5] not in _MONTHS or not (code[:2] + code[5:]).isdigit():
+    if len(code) != 7 or code[2:5] not in MONTHS or not (code[:2] + code[5:]).isdigit():
         raise ValueError(f"{ticker!r} is not a Kalshi event or market ticker")
-    day = date(2000 + int(code[:2]), _MONTHS.index(code[2:5]) + 1, int(code[5:]))
+    day = date(2000 + int(code[:2]), MONTHS.index(code[2:5]) + 1, int(code[5:]))
     return parts[0], day
 
 

@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
+from weather_trader.core.cities import MONTHS
 from weather_trader.core.records import ClimateReport
 
 __all__ = ["CliParseError", "ParsedClimateReport", "parse_cli"]
@@ -35,9 +36,8 @@ ZONE_OFFSETS: dict[str, int] = {
 """UTC offsets (hours) of the zone abbreviations CLI issuance lines use. "AST" is deliberately
 absent: it means Atlantic (San Juan) or, in old products, Alaska, so the WMO header decides."""
 
-_MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 _MONTH_NAMES = {
-    **{m: i for i, m in enumerate(_MONTHS, 1)},
+    **{m: i for i, m in enumerate(MONTHS, 1)},
     **{
         name: i
         for i, name in enumerate(
@@ -67,7 +67,7 @@ _ISSUED_RE = re.compile(
     r"^(?P<hm>\d{1,2}:?\d{2})\s*(?P<ampm>AM|PM)"
     r"(?:\s+(?P<tz>[A-Z]{2,5}))??"
     r"(?:\s+(?:MON|TUE|WED|THU|FRI|SAT|SUN))?"
-    rf"\s+(?P<mon>{'|'.join(_MONTHS)})\s+(?P<day>\d{{1,2}})\s+(?P<year>\d{{4}})$"
+    rf"\s+(?P<mon>{'|'.join(MONTHS)})\s+(?P<day>\d{{1,2}})\s+(?P<year>\d{{4}})$"
 )
 _SUMMARY_RE = re.compile(
     r"^\.*\s*THE\s+(?P<name>.+?)\s+CLIMATE\s+SUMMARY\s+(?:FOR|FROM)\s+"
