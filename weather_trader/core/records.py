@@ -200,11 +200,26 @@ class Fill(_Record):
     filled_at: AwareDatetime
 
 
+OrderStatus = Literal["filled", "partially_filled", "resting", "canceled", "rejected"]
+
+
+def order_status(order: OrderRequest, filled: int) -> OrderStatus:
+    """An accepted order's status once ``filled`` contracts matched on arrival.
+
+    A GTC remainder rests; an IOC (or FOK) remainder is canceled.
+    """
+    if filled >= order.count:
+        return "filled"
+    if order.time_in_force == "good_till_canceled":
+        return "resting"
+    return "partially_filled" if filled else "canceled"
+
+
 class OrderResult(_Record):
     """What the broker did with an order."""
 
     client_order_id: str
-    status: Literal["filled", "partially_filled", "resting", "canceled", "rejected"]
+    status: OrderStatus
     filled_count: int
     fills: tuple[Fill, ...] = ()
     reason: str = ""

@@ -25,6 +25,7 @@ from weather_trader.core.records import (
     OrderRequest,
     OrderResult,
     PublicTrade,
+    order_status,
 )
 
 TICK = Decimal("0.01")
@@ -74,8 +75,7 @@ class PaperBroker:
             )
         plan = self._match(order, book)
         available = sum(count for _, count in plan)
-        tif = order.time_in_force
-        if tif == "fill_or_kill" and available < order.count:
+        if order.time_in_force == "fill_or_kill" and available < order.count:
             return self._remember(
                 OrderResult(
                     client_order_id=order.client_order_id,
@@ -106,19 +106,19 @@ class PaperBroker:
             self._taken[key] = self._taken.get(key, 0) + count
         signed = available if order.side == "bid" else -available
         self._positions[order.ticker] = self.position(order.ticker) + signed
-        if available == order.count:
-            status, reason = "filled", ""
-        elif tif == "good_till_canceled":
-            status, reason = "resting", f"{order.count - available} resting"
+        status = order_status(order, available)
+        if status == "resting":
             self._resting[order.client_order_id] = (order, order.count - available, fees)
-        elif available:
-            status, reason = "partially_filled", "remainder canceled (immediate_or_cancel)"
-        else:
-            status, reason = "canceled", "nothing crossed (immediate_or_cancel)"
+        reason = {
+            "filled": "",
+            "resting": f"{order.count - available} resting",
+            "partially_filled": "remainder canceled (immediate_or_cancel)",
+            "canceled": "nothing crossed (immediate_or_cancel)",
+        }[status]
         return self._remember(
             OrderResult(
                 client_order_id=order.client_order_id,
-                status=status,  # type: ignore[arg-type]
+                status=status,
                 filled_count=available,
                 fills=tuple(fills),
                 reason=reason,

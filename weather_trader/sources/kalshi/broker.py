@@ -5,7 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from weather_trader.core.records import Fill, MarketSnapshot, OrderRequest, OrderResult
+from weather_trader.core.records import (
+    Fill,
+    MarketSnapshot,
+    OrderRequest,
+    OrderResult,
+    order_status,
+)
 from weather_trader.sources.kalshi.errors import KalshiBadRequest, KalshiConflict
 from weather_trader.sources.kalshi.models import Fill as KalshiFill
 from weather_trader.sources.kalshi.rest import KalshiClient
@@ -56,14 +62,11 @@ class KalshiBroker:
             for f in self.client.fills(ticker=order.ticker, order_id=ack.order_id)
         )
         filled = sum(f.count for f in fills)
-        if filled >= order.count:
-            status = "filled"
-        elif order.time_in_force == "good_till_canceled":
-            status = "resting"
-        else:
-            status = "partially_filled" if filled else "canceled"
         return OrderResult(
-            client_order_id=order.client_order_id, status=status, filled_count=filled, fills=fills
+            client_order_id=order.client_order_id,
+            status=order_status(order, filled),
+            filled_count=filled,
+            fills=fills,
         )
 
 
