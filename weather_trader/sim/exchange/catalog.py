@@ -11,21 +11,18 @@ Crowd books are a pure function of the minute, so snapshots are cached per (even
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from weather_trader.core.brackets import Bracket
-from weather_trader.core.cities import CITIES, KINDS, City, Kind
+from weather_trader.core.cities import CITIES, KINDS, City, Kind, event_ticker, parse_event_ticker
 from weather_trader.core.records import MarketSnapshot
 from weather_trader.sim.exchange.errors import NotFoundError
 from weather_trader.sim.exchange.wire import cents_of
-from weather_trader.sim.market import SimMarket, event_ticker, market_suffix
+from weather_trader.sim.market import SimMarket, market_suffix
 from weather_trader.sim.reports import day_reports, settlement_report
 from weather_trader.sim.weather import SimWeatherError
 
-_MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
-_EVENT = re.compile(r"^([A-Z0-9]+)-(\d{2})([A-Z]{3})(\d{2})$")
 _CACHE_LIMIT = 20_000
 
 Status = str  # "unopened" | "open" | "closed" | "settled" (the sim's / the filter's words)
@@ -119,17 +116,13 @@ class Catalog:
         Raises:
             NotFoundError: Unknown series, malformed ticker, or not listed yet at ``now``.
         """
-        match = _EVENT.match(ticker)
-        if not match or match.group(3) not in _MONTHS or match.group(1) not in self._series:
-            raise NotFoundError(f"event {ticker} not found")
-        city, kind = self._series[match.group(1)]
         try:
-            day = date(
-                2000 + int(match.group(2)), _MONTHS.index(match.group(3)) + 1, int(match.group(4))
-            )
+            series, day = parse_event_ticker(ticker)
         except ValueError:
             raise NotFoundError(f"event {ticker} not found") from None
-        ref = self.event_ref(city, kind, day)
+        if series not in self._series:
+            raise NotFoundError(f"event {ticker} not found")
+        ref = self.event_ref(*self._series[series], day)
         if ref.event_ticker != ticker or (now is not None and now < self.open_time(ref)):
             raise NotFoundError(f"event {ticker} not found")
         return ref
@@ -158,11 +151,9 @@ class Catalog:
         """
         ref = self._refs.get(ticker)
         if ref is None:
-            # SERIES-DATE-SUFFIX, where a suffix may hold a minus sign (T-2: below -2 F).
-            head = "-".join(ticker.split("-")[:2]) if ticker.count("-") >= 2 else ""
-            try:
-                ev = self.event(head) if head else None
-            except NotFoundError:
+            try:  # SERIES-DATE-SUFFIX; a suffix may hold a minus sign (T-2: below -2 F)
+                ev = self.event(event_ticker(*parse_event_ticker(ticker)))
+            except (ValueError, NotFoundError):
                 ev = None
             ref = next((r for r in self.markets_of(ev) if r.ticker == ticker), None) if ev else None
             if ref is None:
