@@ -41,11 +41,11 @@ from weather_trader.sim.exchange.clock import ExchangeClock
 from weather_trader.sim.exchange.errors import BadRequestError, ConflictError, NotFoundError
 from weather_trader.sim.exchange.models import (
     Account,
-    Fill,
+    ExchangeFill,
+    ExchangeOrder,
+    ExchangePosition,
+    ExchangeSettlement,
     MarketStats,
-    Order,
-    Position,
-    Settlement,
     Trade,
 )
 from weather_trader.sim.exchange.store import ExchangeStore
@@ -72,21 +72,21 @@ class BookChanged:
 class OrderUpdated:
     """An order was created or changed (a copy of its new state)."""
 
-    order: Order
+    order: ExchangeOrder
 
 
 @dataclass(frozen=True)
 class FillExecuted:
     """A user's order filled."""
 
-    fill: Fill
+    fill: ExchangeFill
 
 
 @dataclass(frozen=True)
 class PositionChanged:
     """A user's position changed (a copy of its new state)."""
 
-    position: Position
+    position: ExchangePosition
 
 
 @dataclass(frozen=True)
@@ -150,8 +150,8 @@ class NewOrder:
 class Execution:
     """What one request did to an order: the order after it and the fills it caused."""
 
-    order: Order
-    fills: tuple[Fill, ...]
+    order: ExchangeOrder
+    fills: tuple[ExchangeFill, ...]
 
     @property
     def fill_count(self) -> int:
@@ -223,14 +223,14 @@ class ExchangeEngine:
         self._pending_meta: dict[str, str] = {}
         self._events: list[ExchangeEvent] = []
         self.accounts: dict[str, Account] = {}
-        self.orders: dict[str, Order] = {}
-        self.fills: list[Fill] = []
-        self.positions: dict[tuple[str, str], Position] = {}
-        self.settlements: list[Settlement] = []
+        self.orders: dict[str, ExchangeOrder] = {}
+        self.fills: list[ExchangeFill] = []
+        self.positions: dict[tuple[str, str], ExchangePosition] = {}
+        self.settlements: list[ExchangeSettlement] = []
         self.stats: dict[str, MarketStats] = {}
         self._coids: dict[tuple[str, str], str] = {}
-        self._resting: dict[str, dict[str, Order]] = {}
-        self._by_ticker: dict[str, list[Position]] = {}
+        self._resting: dict[str, dict[str, ExchangeOrder]] = {}
+        self._by_ticker: dict[str, list[ExchangePosition]] = {}
         self._taken: dict[tuple[str, int, str, int], int] = {}
         self._known_settled: set[str] = set()
         self._seq = 0
@@ -248,7 +248,7 @@ class ExchangeEngine:
             acct = Account.from_dict(row)
             self.accounts[acct.user_id] = acct
         for row in data.get("order", []):
-            order = Order.from_dict(row)
+            order = ExchangeOrder.from_dict(row)
             self.orders[order.order_id] = order
             self._coids[(order.user_id, order.client_order_id)] = order.order_id
             self._seq = max(self._seq, order.seq)
@@ -256,12 +256,12 @@ class ExchangeEngine:
                 self._rest(order)
         for row in data.get("coid", []):
             self._coids[(row["user_id"], row["client_order_id"])] = row["order_id"]
-        self.fills = [Fill.from_dict(row) for row in data.get("fill", [])]
+        self.fills = [ExchangeFill.from_dict(row) for row in data.get("fill", [])]
         for row in data.get("position", []):
-            pos = Position.from_dict(row)
+            pos = ExchangePosition.from_dict(row)
             self.positions[(pos.user_id, pos.ticker)] = pos
             self._by_ticker.setdefault(pos.ticker, []).append(pos)
-        self.settlements = [Settlement.from_dict(row) for row in data.get("settlement", [])]
+        self.settlements = [ExchangeSettlement.from_dict(row) for row in data.get("settlement", [])]
         for row in data.get("trade", []):
             self._count_trade(Trade.from_dict(row))
         synced = self.store.get_meta("synced_to")
@@ -315,15 +315,15 @@ class ExchangeEngine:
         acct.updated = now
         self._save("account", acct.user_id, acct)
 
-    def position(self, user_id: str, ticker: str) -> Position | None:
+    def position(self, user_id: str, ticker: str) -> ExchangePosition | None:
         """The user's position record in ``ticker``, or None."""
         return self.positions.get((user_id, ticker))
 
-    def _position(self, user_id: str, ref: MarketRef, now: datetime) -> Position:
+    def _position(self, user_id: str, ref: MarketRef, now: datetime) -> ExchangePosition:
         key = (user_id, ref.ticker)
         pos = self.positions.get(key)
         if pos is None:
-            pos = Position(user_id, ref.ticker, ref.event.event_ticker, now)
+            pos = ExchangePosition(user_id, ref.ticker, ref.event.event_ticker, now)
             self.positions[key] = pos
             self._by_ticker.setdefault(ref.ticker, []).append(pos)
         return pos
@@ -413,8 +413,14 @@ class ExchangeEngine:
     # -- fills --------------------------------------------------------------------------------
 
     def _apply_fill(
-        self, order: Order, ref: MarketRef, price: int, qty: int, is_taker: bool, now: datetime
-    ) -> Fill:
+        self,
+        order: ExchangeOrder,
+        ref: MarketRef,
+        price: int,
+        qty: int,
+        is_taker: bool,
+        now: datetime,
+    ) -> ExchangeFill:
         """Book one fill of ``order``: its cash, fee, position, order counts and records."""
         acct = self.accounts[order.user_id]
         pos = self._position(order.user_id, ref, now)
@@ -454,7 +460,7 @@ class ExchangeEngine:
             order.status = "executed"
             self._resting.get(order.ticker, {}).pop(order.order_id, None)
         fill_id = str(uuid.uuid4())
-        fill = Fill(
+        fill = ExchangeFill(
             fill_id=fill_id,
             trade_id=fill_id,
             order_id=order.order_id,
@@ -539,7 +545,7 @@ class ExchangeEngine:
                 self.accounts[user_id].balance
             ):
                 raise BadRequestError("insufficient balance", code="insufficient_balance")
-            order = Order(
+            order = ExchangeOrder(
                 order_id=str(uuid.uuid4()),
                 user_id=user_id,
                 client_order_id=req.client_order_id,
@@ -596,7 +602,7 @@ class ExchangeEngine:
         levels = self._opposite(ref, side, minute)
         return bool(levels) and self._crosses(side, price, levels[0][0])
 
-    def _take(self, order: Order, ref: MarketRef, now: datetime) -> list[Fill]:
+    def _take(self, order: ExchangeOrder, ref: MarketRef, now: datetime) -> list[ExchangeFill]:
         """Match ``order`` as a taker against the book; returns its fills."""
         minute = minute_of(now)
         side, limit = order.book_side, order.price
@@ -606,7 +612,7 @@ class ExchangeEngine:
             for price, src in levels:
                 if not self._crosses(side, limit, price):
                     break
-                if isinstance(src, Order):
+                if isinstance(src, ExchangeOrder):
                     if src.user_id == order.user_id:
                         if order.self_trade_prevention_type == "taker_at_cross":
                             break
@@ -617,11 +623,11 @@ class ExchangeEngine:
             if available < order.remaining_count:
                 order.status = "canceled"
                 return []
-        fills: list[Fill] = []
+        fills: list[ExchangeFill] = []
         for price, src in levels:
             if order.remaining_count == 0 or not self._crosses(side, limit, price):
                 break
-            if isinstance(src, Order):
+            if isinstance(src, ExchangeOrder):
                 if src.status != "resting" or src.remaining_count == 0:
                     continue
                 if src.user_id == order.user_id:
@@ -664,7 +670,7 @@ class ExchangeEngine:
         size = (yes if ladder == "yes" else no).get(level, 0)
         return max(size - self._taken.get((ref.ticker, minute, ladder, level), 0), 0)
 
-    def _finish(self, order: Order, now: datetime) -> None:
+    def _finish(self, order: ExchangeOrder, now: datetime) -> None:
         """Rest or cancel what is left of a freshly matched order."""
         if order.remaining_count == 0:
             order.status = "executed"
@@ -676,19 +682,19 @@ class ExchangeEngine:
             self._rest(order)
         order.last_update_time = now
 
-    def _rest(self, order: Order) -> None:
+    def _rest(self, order: ExchangeOrder) -> None:
         """Put an order on the book and note when it must leave it at the latest."""
         self._resting.setdefault(order.ticker, {})[order.order_id] = order
         deadline = self._order_deadline(order)
         if self._deadline is not None and deadline < self._deadline:
             self._deadline = deadline
 
-    def _order_deadline(self, order: Order) -> datetime:
+    def _order_deadline(self, order: ExchangeOrder) -> datetime:
         close = self.catalog.close_time(self.catalog.market_ref(order.ticker).event)
         expires = order.expiration_time
         return close if expires is None or expires > close else expires
 
-    def _cancel(self, order: Order, now: datetime) -> int:
+    def _cancel(self, order: ExchangeOrder, now: datetime) -> int:
         """Cancel a resting order; returns the contracts canceled."""
         reduced = order.remaining_count
         order.remaining_count = 0
@@ -700,13 +706,13 @@ class ExchangeEngine:
         self._emit(BookChanged((order.ticker,), order.user_id, order.client_order_id))
         return reduced
 
-    def _own_order(self, user_id: str, order_id: str) -> Order:
+    def _own_order(self, user_id: str, order_id: str) -> ExchangeOrder:
         order = self.orders.get(order_id)
         if order is None or order.user_id != user_id:
             raise NotFoundError(f"order {order_id} not found")
         return order
 
-    def _own_resting(self, user_id: str, order_id: str) -> Order:
+    def _own_resting(self, user_id: str, order_id: str) -> ExchangeOrder:
         order = self._own_order(user_id, order_id)
         if order.status != "resting":
             raise NotFoundError(
@@ -714,7 +720,7 @@ class ExchangeEngine:
             )
         return order
 
-    def get_order(self, user_id: str, order_id: str) -> Order:
+    def get_order(self, user_id: str, order_id: str) -> ExchangeOrder:
         """One of the user's orders.
 
         Raises:
@@ -723,7 +729,7 @@ class ExchangeEngine:
         with self._lock:
             return dataclasses.replace(self._own_order(user_id, order_id))
 
-    def cancel_order(self, user_id: str, order_id: str) -> tuple[Order, int]:
+    def cancel_order(self, user_id: str, order_id: str) -> tuple[ExchangeOrder, int]:
         """Cancel a resting order; returns it and the contracts canceled.
 
         Raises:
@@ -737,7 +743,7 @@ class ExchangeEngine:
 
     def decrease_order(
         self, user_id: str, order_id: str, *, reduce_by: int | None, reduce_to: int | None
-    ) -> Order:
+    ) -> ExchangeOrder:
         """Lower a resting order's remaining count (to 0 cancels it).
 
         Raises:
@@ -855,24 +861,24 @@ class ExchangeEngine:
 
     # -- queries ------------------------------------------------------------------------------
 
-    def user_orders(self, user_id: str) -> list[Order]:
+    def user_orders(self, user_id: str) -> list[ExchangeOrder]:
         """The user's orders, newest first."""
         with self._lock:
             mine = [dataclasses.replace(o) for o in self.orders.values() if o.user_id == user_id]
         return sorted(mine, key=lambda o: o.seq, reverse=True)
 
-    def user_fills(self, user_id: str) -> list[Fill]:
+    def user_fills(self, user_id: str) -> list[ExchangeFill]:
         """The user's fills, newest first."""
         with self._lock:
             return [f for f in reversed(self.fills) if f.user_id == user_id]
 
-    def user_positions(self, user_id: str) -> list[Position]:
+    def user_positions(self, user_id: str) -> list[ExchangePosition]:
         """The user's positions (copies), by ticker."""
         with self._lock:
             mine = [dataclasses.replace(p) for p in self.positions.values() if p.user_id == user_id]
         return sorted(mine, key=lambda p: p.ticker)
 
-    def user_settlements(self, user_id: str) -> list[Settlement]:
+    def user_settlements(self, user_id: str) -> list[ExchangeSettlement]:
         """The user's settlements, newest first."""
         with self._lock:
             return [s for s in reversed(self.settlements) if s.user_id == user_id]
@@ -1003,7 +1009,7 @@ class ExchangeEngine:
 
     def _maker_fill(
         self,
-        order: Order,
+        order: ExchangeOrder,
         ref: MarketRef,
         minute: int,
         at: datetime,
@@ -1066,12 +1072,17 @@ class ExchangeEngine:
                 self._emit(Lifecycle("settled", ref, final.issued_at, result, final.value))
 
     def _settle_position(
-        self, pos: Position, ref: MarketRef, result: str, settled_at: datetime, now: datetime
+        self,
+        pos: ExchangePosition,
+        ref: MarketRef,
+        result: str,
+        settled_at: datetime,
+        now: datetime,
     ) -> None:
         held = pos.position
         wins = (held > 0 and result == "yes") or (held < 0 and result == "no")
         revenue = abs(held) * 100 if wins else 0
-        settlement = Settlement(
+        settlement = ExchangeSettlement(
             settlement_id=str(uuid.uuid4()),
             user_id=pos.user_id,
             ticker=pos.ticker,

@@ -59,7 +59,7 @@ class Account(_Record):
 
 
 @dataclass
-class Order(_Record):
+class ExchangeOrder(_Record):
     """One V2 order and its execution so far (costs and fees in cents)."""
 
     order_id: str
@@ -95,7 +95,7 @@ class Order(_Record):
 
 
 @dataclass
-class Fill(_Record):
+class ExchangeFill(_Record):
     """One execution of one order (the taker's or the maker's side of a trade)."""
 
     fill_id: str
@@ -126,7 +126,7 @@ class Trade(_Record):
 
 
 @dataclass
-class Position(_Record):
+class ExchangePosition(_Record):
     """A user's net position in one market (cents for money).
 
     Attributes:
@@ -153,7 +153,7 @@ class Position(_Record):
 
 
 @dataclass
-class Settlement(_Record):
+class ExchangeSettlement(_Record):
     """A market's settlement of one user's position."""
 
     settlement_id: str

@@ -13,7 +13,13 @@ from typing import Any
 
 from weather_trader.sim.exchange.catalog import Catalog, EventRef, MarketRef, minute_of
 from weather_trader.sim.exchange.engine import Book, ExchangeEngine, Execution, Lifecycle
-from weather_trader.sim.exchange.models import Fill, Order, Position, Settlement, Trade
+from weather_trader.sim.exchange.models import (
+    ExchangeFill,
+    ExchangeOrder,
+    ExchangePosition,
+    ExchangeSettlement,
+    Trade,
+)
 from weather_trader.sim.exchange.wire import count_fp, dollars, dollars_exact, iso, ts_ms
 
 MARKET_STATUS = {
@@ -220,7 +226,7 @@ def _outcome(book_side: str) -> str:
     return "yes" if book_side == "bid" else "no"
 
 
-def order_json(order: Order) -> dict:
+def order_json(order: ExchangeOrder) -> dict:
     """An ``Order`` (V1 shape; V2 ``bid`` = buy YES, ``ask`` = buy NO)."""
     return {
         "order_id": order.order_id,
@@ -256,7 +262,7 @@ def order_json(order: Order) -> dict:
     }
 
 
-def fill_json(fill: Fill) -> dict:
+def fill_json(fill: ExchangeFill) -> dict:
     """A ``Fill``."""
     return {
         "fill_id": fill.fill_id,
@@ -280,7 +286,7 @@ def fill_json(fill: Fill) -> dict:
     }
 
 
-def position_json(pos: Position, resting: int) -> dict:
+def position_json(pos: ExchangePosition, resting: int) -> dict:
     """A ``MarketPosition``."""
     return {
         "ticker": pos.ticker,
@@ -294,9 +300,9 @@ def position_json(pos: Position, resting: int) -> dict:
     }
 
 
-def event_positions_json(positions: list[Position]) -> list[dict]:
+def event_positions_json(positions: list[ExchangePosition]) -> list[dict]:
     """``EventPosition``s aggregating market positions by event."""
-    events: dict[str, list[Position]] = {}
+    events: dict[str, list[ExchangePosition]] = {}
     for pos in positions:
         events.setdefault(pos.event_ticker, []).append(pos)
     return [
@@ -312,7 +318,7 @@ def event_positions_json(positions: list[Position]) -> list[dict]:
     ]
 
 
-def settlement_json(s: Settlement) -> dict:
+def settlement_json(s: ExchangeSettlement) -> dict:
     """A ``Settlement``."""
     return {
         "ticker": s.ticker,
@@ -363,7 +369,7 @@ def execution_v2_json(ex: Execution, now: datetime) -> dict:
 # -- WebSocket payloads (docs.kalshi.com/websockets/*) --------------------------------------
 
 
-def user_order_msg(order: Order) -> dict:
+def user_order_msg(order: ExchangeOrder) -> dict:
     """``user_order`` msg (User Orders channel)."""
     msg: dict[str, Any] = {
         "order_id": order.order_id,
@@ -398,7 +404,7 @@ def user_order_msg(order: Order) -> dict:
     return msg
 
 
-def fill_msg(fill: Fill) -> dict:
+def fill_msg(fill: ExchangeFill) -> dict:
     """``fill`` msg (User Fills channel)."""
     return {
         "trade_id": fill.trade_id,
@@ -421,7 +427,7 @@ def fill_msg(fill: Fill) -> dict:
     }
 
 
-def market_position_msg(pos: Position) -> dict:
+def market_position_msg(pos: ExchangePosition) -> dict:
     """``market_position`` msg (Market Positions channel)."""
     return {
         "user_id": pos.user_id,
