@@ -1,38 +1,15 @@
-"""The real weather behind the :class:`~weather_trader.core.ports.WeatherSource` port.
+""":class:`LiveWeatherSource`: the four source clients composed behind the
+:class:`~weather_trader.core.ports.WeatherSource` port (see the package docstring).
 
-:class:`LiveWeatherSource` composes the four source clients for paper, demo and live modes:
-
-* forecasts: Open-Meteo deterministic models and ensemble members, and the NWS raw grid;
-* observations: aviationweather.gov METARs for recent windows, else the IEM ASOS archive;
-* climate reports: NWS CLI products, falling back to IEM's archived AFOS text;
-* history (backfill): IEM CLI history as truth, Open-Meteo previous runs as leak-free forecasts.
-
-Live sources only know the present: :meth:`LiveWeatherSource.forecasts` refuses an ``as_of``
-in the past (:class:`PointInTimeUnavailable`); the point-in-time archive and
-:meth:`LiveWeatherSource.history` answer questions about the past.
-
-Time stamps. ``retrieved_at`` is always when a value was (or, for history, first could have
-been) retrieved; ``issued_at`` is never after it:
-
-* NWS grid: ``issued_at`` = the grid's ``updateTime``.
-* Open-Meteo forecast/ensemble: the API does not report the run, so ``issued_at`` is the
-  newest 6-hourly cycle (00/06/12/18Z) at least the model's :data:`AVAILABILITY_DELAY` older
-  than the retrieval: an estimate erring early (longer lead).
-* Open-Meteo previous runs (history): ``temperature_2m_previous_dayN`` is the forecast made
-  about N x 24 h before each hour, so ``issued_at`` = the climate day's last hour minus N days
-  (an upper bound on every hour's run, see
-  :meth:`~weather_trader.sources.open_meteo.OpenMeteoClient.previous_runs`) and
-  ``retrieved_at`` = ``issued_at`` + the model's availability delay.
-
-Every successful HTTP response is captured as a :class:`~weather_trader.core.records.RawPayload`
-(URL redacted) for the audit archive; :meth:`LiveWeatherSource.drain_payloads` hands them over.
+Forecasts, observations and climate reports are read here; the Open-Meteo run estimates live in
+:mod:`~weather_trader.sources.live_weather.publication` and the archive backfill in
+:mod:`~weather_trader.sources.live_weather.history`.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import re
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
@@ -49,6 +26,15 @@ from weather_trader.sources.cli_report import CliParseError, parse_cli
 from weather_trader.sources.errors import WeatherSourceError
 from weather_trader.sources.http import RawPayload, SourceHttp
 from weather_trader.sources.iem import IemClient
+from weather_trader.sources.live_weather.errors import (
+    SOURCE,
+    AllSourcesFailed,
+    AmbiguousClimateReport,
+    MissingSource,
+    PointInTimeUnavailable,
+)
+from weather_trader.sources.live_weather.history import HISTORY_LEAD_DAYS, backfill
+from weather_trader.sources.live_weather.publication import ENSEMBLE_SUFFIX, estimated_run
 from weather_trader.sources.metar import MetarClient
 from weather_trader.sources.nws import NwsClient
 from weather_trader.sources.open_meteo import (
@@ -59,22 +45,13 @@ from weather_trader.sources.open_meteo import (
 
 __all__ = [
     "AS_OF_TOLERANCE",
-    "AVAILABILITY_DELAY",
-    "ENSEMBLE_SUFFIX",
-    "FORECAST_COLUMNS",
-    "FORECAST_DTYPES",
-    "AllSourcesFailed",
-    "AmbiguousClimateReport",
     "ForecastPull",
-    "LiveWeatherError",
     "LiveWeatherSource",
-    "MissingSource",
-    "PointInTimeUnavailable",
 ]
 
-logger = logging.getLogger(__name__)
+# The package's name, as before the module was split (handlers and filters keyed on it).
+logger = logging.getLogger(__package__)
 
-SOURCE = "live-weather"
 AS_OF_TOLERANCE = timedelta(minutes=15)
 """How far ``as_of`` may lie before now and still be answered with the current forecasts."""
 METAR_MAX_AGE = timedelta(days=7)
@@ -84,42 +61,10 @@ older windows come from the IEM ASOS archive."""
 REPORT_LOOKAHEAD = timedelta(days=2)
 """CLI products issued up to this long after the climate day ends are searched (the final
 comes the next morning; corrections may follow)."""
-HISTORY_CHUNK_DAYS = 366
-"""Climate days per Open-Meteo previous-runs request."""
-HISTORY_LEAD_DAYS: tuple[int, ...] = (1, 2, 3)
 MAX_FORECAST_DAYS = 16
 """Open-Meteo's largest ``forecast_days``; days further ahead get no Open-Meteo request."""
-RUN_CYCLE = timedelta(hours=6)
-ENSEMBLE_SUFFIX = "_ens"
-"""Appended to ensemble model ids (``ecmwf_ifs025_ens``): ECMWF's deterministic IFS and its
-ensemble share the Open-Meteo id ``ecmwf_ifs025``, and per-model averaging must not mix them."""
-AVAILABILITY_DELAY: dict[str, timedelta] = {
-    "gfs_seamless": timedelta(hours=5),
-    "ecmwf_ifs025": timedelta(hours=8),
-    "icon_seamless": timedelta(hours=5),
-    "gem_seamless": timedelta(hours=6),
-    "ncep_gefs025" + ENSEMBLE_SUFFIX: timedelta(hours=7),
-    "ecmwf_ifs025" + ENSEMBLE_SUFFIX: timedelta(hours=9),
-}
-"""Conservative hours from a run's initialisation until Open-Meteo serves it, per model."""
-DEFAULT_AVAILABILITY_DELAY = timedelta(hours=9)
 MAX_BUFFERED_PAYLOADS = 2000
 """Captured payloads kept until drained; the oldest are dropped (with a warning) beyond it."""
-
-FORECAST_COLUMNS: tuple[str, ...] = tuple(ForecastPoint.model_fields)
-"""Columns of the history forecast frame: the fields of :class:`ForecastPoint`, in order (the
-same frame as the sim's ``history``)."""
-FORECAST_DTYPES: dict[str, Any] = {
-    "city": "str",
-    "climate_date": object,
-    "kind": "str",
-    "source": "str",
-    "model": "str",
-    "member": "Int64",
-    "issued_at": "datetime64[us, UTC]",
-    "retrieved_at": "datetime64[us, UTC]",
-    "value_f": "float64",
-}
 
 COMPONENT_FORECAST = "open-meteo"
 COMPONENT_ENSEMBLE = "open-meteo-ensemble"
@@ -129,77 +74,8 @@ COMPONENT_IEM_ASOS = "iem-asos"
 COMPONENT_NWS_CLI = "nws-cli"
 COMPONENT_IEM_AFOS = "iem-afos"
 
-_PREVIOUS_DAY = re.compile(r"_previous_day\d+$")
-
-
-# ----------------------------------------------------------------------------------- errors
-
-
-class LiveWeatherError(WeatherSourceError):
-    """An error of :class:`LiveWeatherSource` itself rather than of one HTTP request."""
-
-    def __init__(self, detail: str, url: str = "") -> None:
-        super().__init__(SOURCE, url, detail)
-        self.args = (f"{SOURCE}: {detail}",)
-
-
-class PointInTimeUnavailable(LiveWeatherError):
-    """Live sources cannot answer as of a past instant; read the archive or run the backfill."""
-
-
-class AllSourcesFailed(LiveWeatherError):
-    """Every source able to answer a request failed.
-
-    Attributes:
-        failures: What each source reported.
-    """
-
-    def __init__(self, what: str, failures: Sequence[MissingSource]) -> None:
-        self.failures = tuple(failures)
-        listed = "; ".join(f"{f.component}: {f.detail}" for f in self.failures)
-        super().__init__(f"every source failed for {what}: {listed}")
-
-
-class AmbiguousClimateReport(LiveWeatherError):
-    """A CLI product has several station sections and nothing says which is the city's."""
-
 
 # ------------------------------------------------------------------------------ result types
-
-
-class MissingSource(BaseModel):
-    """A source that failed during a call (the call may still have succeeded without it).
-
-    Attributes:
-        component: Which part failed (``open-meteo``, ``open-meteo-ensemble``, ``nws``,
-            ``aviationweather``, ``iem-asos``, ``nws-cli``, ``iem-afos``).
-        source: The client's source name from the error (``open-meteo``).
-        url: The failing URL, secrets redacted.
-        status: HTTP status when one was received.
-        error: The exception class name (``SourceUnavailable``).
-        detail: The error message (already redacted by the clients).
-    """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    component: str
-    source: str
-    url: str
-    status: int | None = None
-    error: str
-    detail: str
-
-    @classmethod
-    def from_error(cls, component: str, exc: WeatherSourceError) -> MissingSource:
-        """Describe ``exc`` raised while fetching ``component``."""
-        return cls(
-            component=component,
-            source=exc.source,
-            url=exc.url,
-            status=exc.status,
-            error=type(exc).__name__,
-            detail=str(exc),
-        )
 
 
 class ForecastPull(BaseModel):
@@ -220,39 +96,6 @@ class ForecastPull(BaseModel):
 def _require_aware(moment: datetime, name: str) -> None:
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError(f"{name} must be timezone-aware, got {moment!r}")
-
-
-def availability_delay(model: str) -> timedelta:
-    """The conservative availability delay of an Open-Meteo model id (ensemble ids suffixed)."""
-    return AVAILABILITY_DELAY.get(model, DEFAULT_AVAILABILITY_DELAY)
-
-
-def estimated_run(retrieved_at: datetime, model: str) -> datetime:
-    """The newest 6-hourly run of ``model`` that Open-Meteo surely served at ``retrieved_at``.
-
-    ``floor(retrieved_at - availability_delay, 6 h)``: never after the retrieval, and at worst
-    one cycle earlier than the run actually served (a longer lead than the truth).
-    """
-    moment = retrieved_at.astimezone(UTC) - availability_delay(model)
-    epoch = datetime(1970, 1, 1, tzinfo=UTC)
-    cycles = (moment - epoch) // RUN_CYCLE
-    return epoch + cycles * RUN_CYCLE
-
-
-def forecast_frame(points: Iterable[ForecastPoint]) -> pd.DataFrame:
-    """``points`` as a frame with :data:`FORECAST_COLUMNS` typed by :data:`FORECAST_DTYPES`.
-
-    Datetimes are tz-aware UTC (microseconds), ``climate_date`` holds ``datetime.date``,
-    ``member`` is nullable ``Int64``: the layout of the sim's history frame.
-    """
-    rows = [p.model_dump() for p in points]
-    frame = pd.DataFrame(rows, columns=list(FORECAST_COLUMNS))
-    for column, dtype in FORECAST_DTYPES.items():
-        if column in ("issued_at", "retrieved_at"):
-            frame[column] = pd.to_datetime(frame[column], utc=True).astype(dtype)
-        else:
-            frame[column] = frame[column].astype(dtype)
-    return frame
 
 
 def _dedupe_reports(reports: Iterable[ClimateReport]) -> list[ClimateReport]:
@@ -303,7 +146,8 @@ class LiveWeatherSource:
         metar: aviationweather.gov client.
         now: Wall clock (UTC-aware).
         forecast_models: Open-Meteo deterministic models.
-        ensemble_models: Open-Meteo ensemble models (members get :data:`ENSEMBLE_SUFFIX`).
+        ensemble_models: Open-Meteo ensemble models (members get
+            :data:`~.publication.ENSEMBLE_SUFFIX`).
         history_models: Open-Meteo models read from the previous-runs API.
         history_lead_days: The N of ``temperature_2m_previous_dayN`` (each >= 1).
         capture_payloads: Capture every successful response for :meth:`drain_payloads`.
@@ -687,41 +531,29 @@ class LiveWeatherSource:
 
         Truth: IEM ``/json/cli.py`` year by year (final reports). Forecasts: Open-Meteo previous
         runs (``temperature_2m_previous_dayN``, N in ``history_lead_days``) in requests of up
-        to :data:`HISTORY_CHUNK_DAYS` days, under the deterministic model ids of the live
-        forecasts (the lead lives in ``issued_at``); ``retrieved_at`` = ``issued_at`` + the
+        to :data:`~.history.HISTORY_CHUNK_DAYS` days, under the deterministic model ids of the
+        live forecasts (the lead lives in ``issued_at``); ``retrieved_at`` = ``issued_at`` + the
         model's availability delay, and rows not available by now are dropped. Open-Meteo
         keeps previous runs from 2024 (GFS 2 m temperature from April 2021); earlier days come
-        back without forecasts. Any failure raises: a backfill must not be partial.
+        back without forecasts. Any failure raises: a backfill must not be partial. The work is
+        done by :func:`~.history.backfill`.
 
         Returns:
-            ``(forecasts, reports)``: a frame with :data:`FORECAST_COLUMNS` typed as the sim's
-            history frame, and the reports sorted by date.
+            ``(forecasts, reports)``: a frame with :data:`~.history.FORECAST_COLUMNS` typed as
+            the sim's history frame, and the reports sorted by date.
 
         Raises:
             ValueError: If ``end`` is before ``start``.
             UnknownCityError: If the city is not registered.
             WeatherSourceError: If a request fails.
         """
-        if end < start:
-            raise ValueError(f"empty range: end {end} before start {start}")
-        station = get_city(city).station
-        now = self._now().astimezone(UTC)
-        reports = [
-            report
-            for year in range(start.year, end.year + 1)
-            for report in self.iem.cli_reports(station, year, city)
-            if start <= report.climate_date <= end
-        ]
-        points: list[ForecastPoint] = []
-        chunk_start = start
-        while chunk_start <= end:
-            chunk_end = min(end, chunk_start + timedelta(days=HISTORY_CHUNK_DAYS - 1))
-            for p in self.open_meteo.previous_runs(
-                city, chunk_start, chunk_end, self.history_models, self.history_lead_days
-            ):
-                model = _PREVIOUS_DAY.sub("", p.model)
-                retrieved = p.issued_at + availability_delay(model)
-                if retrieved <= now:
-                    points.append(p.model_copy(update={"model": model, "retrieved_at": retrieved}))
-            chunk_start = chunk_end + timedelta(days=1)
-        return forecast_frame(points), sorted(reports, key=lambda r: (r.climate_date, r.issued_at))
+        return backfill(
+            self.iem,
+            self.open_meteo,
+            city,
+            start,
+            end,
+            models=self.history_models,
+            lead_days=self.history_lead_days,
+            now=self._now,
+        )

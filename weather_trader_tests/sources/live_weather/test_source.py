@@ -5,11 +5,9 @@ HTTP is mocked with pytest-httpx. Recorded real data (``../shared/realdata``): t
 (``nws_products/pyIEM_product_examples/CLI/CLINYC.txt``), a real KLAX METAR
 (``metar/adds_metars_us_2018-01-09T2248Z.json``) and real KNYC hourly temperatures
 (``metar/synoptic_KNYC_hourly_2018-01.csv``). Invented fixtures follow the documented formats:
-- Open-Meteo forecast https://open-meteo.com/en/docs, ensemble
-  https://open-meteo.com/en/docs/ensemble-api and previous runs
-  https://open-meteo.com/en/docs/previous-runs-api (``utc_offset_seconds``, ``*_units``, a
-  ``time`` array and one array per variable, suffixed ``_<model>`` when several models are
-  requested);
+- Open-Meteo forecast https://open-meteo.com/en/docs and ensemble
+  https://open-meteo.com/en/docs/ensemble-api (``utc_offset_seconds``, ``*_units``, a ``time``
+  array and one array per variable, suffixed ``_<model>`` when several models are requested);
 - the api.weather.gov JSON-LD product listing (``@graph``) and ``/products/{id}``;
 - IEM ``/json/cli.py`` (``{"results": [...]}``) and ``asos.py`` CSV (``station,valid,tmpf``);
 - the aviationweather.gov Data API METAR JSON (``icaoId``, ``obsTime``, ``temp``, ``rawOb``).
@@ -27,55 +25,43 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import pytest
 from pytest_httpx import HTTPXMock
 
 from weather_trader.core.cities import get_city
-from weather_trader.core.climate_day import climate_date_of, climate_day_window
-from weather_trader.sim.sources import SimWeatherSource
-from weather_trader.sim.weather import SimWeather
+from weather_trader.core.climate_day import climate_day_window
 from weather_trader.sources import live_weather
 from weather_trader.sources.iem import IemClient
 from weather_trader.sources.live_weather import (
-    AVAILABILITY_DELAY,
-    FORECAST_COLUMNS,
     AllSourcesFailed,
     AmbiguousClimateReport,
     LiveWeatherSource,
     PointInTimeUnavailable,
-    estimated_run,
 )
 from weather_trader.sources.metar import MetarClient
 from weather_trader.sources.nws import NwsClient
 from weather_trader.sources.open_meteo import DEFAULT_MODELS, OpenMeteoClient
+from weather_trader_tests.sources.live_weather.support import (
+    DAY,
+    HTTP,
+    IEM,
+    NOW,
+    UA,
+    diurnal,
+    om_hourly,
+    source,
+)
 
-UA = "weather-trader-tests (ops@example.test)"
 SECRET = "om-secret-456"
-NOW = datetime(2026, 7, 9, 19, 30, tzinfo=UTC)
-DAY = date(2026, 7, 10)
-HTTP: dict[str, Any] = {
-    "min_interval": 0.0,
-    "max_attempts": 2,
-    "sleep": lambda _s: None,
-    "backoff_initial": 0.0,
-    "jitter": 0.0,
-}
 NWS = "https://api.weather.gov"
 POINTS_URL = f"{NWS}/points/40.7789,-73.9692"
 GRID_URL = f"{NWS}/gridpoints/OKX/34,45"
 OM_FORECAST = re.compile(r"https://(customer-)?api\.open-meteo\.com/v1/forecast\?.*")
 OM_ENSEMBLE = re.compile(r"https://(customer-)?ensemble-api\.open-meteo\.com/v1/ensemble\?.*")
-OM_PREVIOUS = re.compile(r"https://previous-runs-api\.open-meteo\.com/v1/forecast\?.*")
 CLI_LIST_URL = f"{NWS}/products/types/CLI/locations/NYC"
-IEM = "https://mesonet.agron.iastate.edu"
 AFOS = re.compile(rf"{re.escape(IEM)}/cgi-bin/afos/retrieve\.py\?.*")
 ASOS = re.compile(rf"{re.escape(IEM)}/cgi-bin/request/asos\.py\?.*")
 METAR = re.compile(r"https://aviationweather\.gov/api/data/metar\?.*")
-
-
-def source(now: datetime = NOW, api_key: str | None = None, **kwargs: Any) -> LiveWeatherSource:
-    return LiveWeatherSource.from_settings(UA, api_key, now=lambda: now, **HTTP, **kwargs)
 
 
 # ------------------------------------------------------------------------------- fixtures
@@ -109,24 +95,6 @@ def om_daily(models: list[str], dates: list[str]) -> dict[str, Any]:
         "daily_units": units,
         "daily": daily,
     }
-
-
-def om_hourly(variables: dict[str, list[float | None]], dates: list[str]) -> dict[str, Any]:
-    """Open-Meteo hourly response (ensemble / previous runs) for NYC (UTC-5)."""
-    times = [f"{d}T{h:02d}:00" for d in dates for h in range(24)]
-    return {
-        "latitude": 40.77,
-        "longitude": -73.97,
-        "utc_offset_seconds": -18000,
-        "timezone": "Etc/GMT+5",
-        "hourly_units": {"time": "iso8601", **{k: "°F" for k in variables}},
-        "hourly": {"time": times, **variables},
-    }
-
-
-def diurnal(low: float, n_days: int = 2) -> list[float | None]:
-    """Hourly temperatures: ``low`` at midnight rising 1 F an hour to ``low + 11``."""
-    return [low + h % 12 for _ in range(n_days) for h in range(24)]
 
 
 def ensemble_payload() -> dict[str, Any]:
@@ -238,6 +206,7 @@ def test_one_source_failing_through_retries_others_still_answer(
     assert "apikey=REDACTED" in missing.url
     assert SECRET not in missing.url + missing.detail
     assert len([r for r in httpx_mock.get_requests() if r.url.path == "/v1/forecast"]) == 2
+    # Logged under the package's name, as before the module became a package.
     record = next(r for r in caplog.records if r.name == live_weather.__name__)
     assert record.url == missing.url  # type: ignore[attr-defined]
     assert SECRET not in caplog.text
@@ -292,13 +261,6 @@ def test_day_beyond_open_meteo_horizon_asks_only_nws(
     assert live.forecasts("NYC", DAY + timedelta(days=30), NOW) == []
     assert live.last_missing_sources == ()
     assert {r.url.host for r in httpx_mock.get_requests()} == {"api.weather.gov"}
-
-
-def test_estimated_run_is_a_cycle_before_retrieval() -> None:
-    at = datetime(2026, 7, 9, 5, 0, tzinfo=UTC)
-    assert estimated_run(at, "gfs_seamless") == datetime(2026, 7, 9, 0, tzinfo=UTC)
-    assert estimated_run(at, "ecmwf_ifs025") == datetime(2026, 7, 8, 18, tzinfo=UTC)
-    assert estimated_run(at, "unknown_model") == datetime(2026, 7, 8, 18, tzinfo=UTC)
 
 
 def test_injected_clients_and_payload_capture_switch(httpx_mock: HTTPXMock) -> None:
@@ -520,113 +482,3 @@ def test_observations_empty_or_future_window_makes_no_request(httpx_mock: HTTPXM
     with pytest.raises(ValueError, match="timezone-aware"):
         live.observations("NYC", NOW.replace(tzinfo=None), NOW)
     assert httpx_mock.get_requests() == []
-
-
-# -------------------------------------------------------------------------------- history
-
-
-HISTORY_MODELS = ("gfs_seamless", "ecmwf_ifs025")
-
-
-def cli_json(*rows: tuple[str, int, int, str | None]) -> dict[str, Any]:
-    return {
-        "results": [
-            {"station": "KNYC", "valid": valid, "high": high, "low": low, "product": product}
-            for valid, high, low, product in rows
-        ]
-    }
-
-
-def previous_runs_payload(dates: list[str]) -> dict[str, Any]:
-    variables: dict[str, list[float | None]] = {}
-    for m, model in enumerate(HISTORY_MODELS):
-        for n in (1, 2, 3):
-            variables[f"temperature_2m_previous_day{n}_{model}"] = diurnal(30.0 + m + n, len(dates))
-    return om_hourly(variables, dates)
-
-
-def add_history(httpx_mock: HTTPXMock) -> None:
-    httpx_mock.add_response(
-        url=f"{IEM}/json/cli.py?station=KNYC&year=2025",
-        json=cli_json(
-            ("2025-12-30", 40, 31, "202512310532-KOKX-CDUS41-CLINYC"),
-            ("2025-12-31", 38, 29, "202601010540-KOKX-CDUS41-CLINYC"),
-        ),
-    )
-    httpx_mock.add_response(
-        url=f"{IEM}/json/cli.py?station=KNYC&year=2026",
-        json=cli_json(
-            ("2026-01-01", 41, 33, "202601020524-KOKX-CDUS41-CLINYC"),
-            ("2026-01-02", 45, 35, None),
-        ),
-    )
-
-
-def test_history_frame_matches_the_sim(httpx_mock: HTTPXMock) -> None:
-    add_history(httpx_mock)
-    httpx_mock.add_response(
-        url=OM_PREVIOUS, json=previous_runs_payload(["2025-12-31", "2026-01-01"])
-    )
-    live = source(history_models=HISTORY_MODELS)
-    frame, reports = live.history("NYC", date(2025, 12, 31), date(2026, 1, 1))
-
-    sim_frame, _ = SimWeatherSource(SimWeather()).history("NYC", date(2026, 1, 1), date(2026, 1, 1))
-    assert tuple(frame.columns) == FORECAST_COLUMNS == tuple(sim_frame.columns)
-    assert frame.dtypes.to_dict() == sim_frame.dtypes.to_dict()
-    assert all(isinstance(d, date) for d in frame["climate_date"])
-
-    assert len(frame) == 2 * 2 * 2 * 3  # days x kinds x models x leads
-    assert set(frame["kind"]) == {"high", "low"}
-    assert set(frame["model"]) == set(HISTORY_MODELS)  # the live ids; the lead is in issued_at
-    assert set(frame["source"]) == {"open-meteo"} and frame["member"].isna().all()
-    assert (frame["issued_at"] <= frame["retrieved_at"]).all()
-    for model in HISTORY_MODELS:
-        rows = frame[frame["model"] == model]
-        assert ((rows["retrieved_at"] - rows["issued_at"]) == AVAILABILITY_DELAY[model]).all()
-    leads = {(r.model, r.climate_date, r.kind): set() for r in frame.itertuples()}
-    for r in frame.itertuples():
-        leads[(r.model, r.climate_date, r.kind)].add(
-            (r.climate_date - climate_date_of("NYC", r.issued_at.to_pydatetime())).days
-        )
-    assert all(v == {1, 2, 3} for v in leads.values())
-    gfs_lead1 = frame[
-        (frame["model"] == "gfs_seamless")
-        & (frame["kind"] == "high")
-        & (frame["climate_date"] == date(2026, 1, 1))
-        & (frame["issued_at"] == pd.Timestamp("2026-01-01T04:00Z"))
-    ]
-    assert gfs_lead1["value_f"].tolist() == [31.0 + 11]
-
-    assert [(r.climate_date, r.max_f, r.min_f) for r in reports] == [
-        (date(2025, 12, 31), 38, 29),
-        (date(2026, 1, 1), 41, 33),
-    ]
-    assert all(r.final and r.city == "NYC" and r.product == "CLINYC" for r in reports)
-    assert reports[1].issued_at == datetime(2026, 1, 2, 5, 24, tzinfo=UTC)
-    params = next(r for r in httpx_mock.get_requests() if r.url.path == "/v1/forecast").url.params
-    assert (params["start_date"], params["end_date"]) == ("2025-12-31", "2026-01-01")
-    assert params["models"] == "gfs_seamless,ecmwf_ifs025"
-
-
-def test_history_chunks_and_drops_rows_not_yet_available(
-    httpx_mock: HTTPXMock, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(live_weather, "HISTORY_CHUNK_DAYS", 1)
-    add_history(httpx_mock)
-    httpx_mock.add_response(url=OM_PREVIOUS, json=previous_runs_payload(["2025-12-31"]))
-    httpx_mock.add_response(url=OM_PREVIOUS, json=previous_runs_payload(["2026-01-01"]))
-    # At 07:00Z on Jan 1 the lead-1 runs for Jan 1 (issued 04:00Z) are not out yet.
-    now = datetime(2026, 1, 1, 7, tzinfo=UTC)
-    frame, _ = source(now=now, history_models=HISTORY_MODELS).history(
-        "NYC", date(2025, 12, 31), date(2026, 1, 1)
-    )
-    dates = [
-        (r.url.params["start_date"], r.url.params["end_date"])
-        for r in httpx_mock.get_requests()
-        if r.url.path == "/v1/forecast"
-    ]
-    assert dates == [("2025-12-31", "2025-12-31"), ("2026-01-01", "2026-01-01")]
-    assert (frame["retrieved_at"] <= pd.Timestamp(now)).all()
-    assert len(frame) == 2 * 2 * 2 * 3 - 2 * 2  # Jan 1 lead 1 dropped for both models, kinds
-    with pytest.raises(ValueError, match="empty range"):
-        source().history("NYC", date(2026, 1, 2), date(2026, 1, 1))
