@@ -14,26 +14,13 @@ from sqlalchemy.engine import make_url
 
 from weather_trader.store.db import make_engine, migrate
 from weather_trader.store.models import Base
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-
-
-def realdata_path() -> Path:
-    """Where the shared real-data folder lives: ``<repo>/../shared/realdata``.
-
-    ``WEATHER_TRADER_REALDATA`` overrides it (for checkouts with another layout).
-    """
-    override = os.environ.get("WEATHER_TRADER_REALDATA")
-    return Path(override) if override else (REPO_ROOT / ".." / "shared" / "realdata").resolve()
+from weather_trader_tests.shared_data import require_realdata
 
 
 @pytest.fixture(scope="session")
 def realdata_dir() -> Path:
-    """The shared real recorded data; skips the test when the folder is not beside the repo."""
-    path = realdata_path()
-    if not path.is_dir():
-        pytest.skip(f"real data folder not found at {path} (expected ../shared/realdata)")
-    return path
+    """The shared real recorded data (``../shared/realdata``); skips the test without it."""
+    return require_realdata()
 
 
 POSTGRES_URL_ENV = "WEATHER_TRADER_TEST_POSTGRES_URL"

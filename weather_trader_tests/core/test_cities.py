@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -17,8 +16,7 @@ from weather_trader.core.cities import (
     outside_records,
     parse_event_ticker,
 )
-
-REALDATA = Path(__file__).resolve().parents[3] / "shared" / "realdata" / "daily_temps"
+from weather_trader_tests.shared_data import require_realdata
 
 
 def test_stations_are_the_settlement_stations() -> None:
@@ -31,14 +29,15 @@ def test_stations_are_the_settlement_stations() -> None:
 
 
 def test_central_park_records_match_155_years_of_ghcn() -> None:
-    daily = pd.read_csv(REALDATA / "NYC_Central_Park_weather_1869-2022.csv")
+    daily = pd.read_csv(require_realdata("daily_temps", "NYC_Central_Park_weather_1869-2022.csv"))
     nyc = get_city("NYC")
     assert (nyc.record_high_f, nyc.record_low_f) == (daily.TMAX.max(), daily.TMIN.min())
 
 
 @pytest.mark.parametrize(("city", "station"), [("NYC", "KNYC"), ("CHI", "KMDW"), ("PHL", "KPHL")])
 def test_records_cover_the_recorded_station_extremes(city: str, station: str) -> None:
-    history = pd.read_csv(REALDATA / "fivethirtyeight_us_weather_history" / f"{station}.csv")
+    path = require_realdata("daily_temps", "fivethirtyeight_us_weather_history", f"{station}.csv")
+    history = pd.read_csv(path)
     low, high = get_city(city).plausible_range_f(margin_f=0)
     assert low <= history.record_min_temp.min() and history.record_max_temp.max() <= high
 

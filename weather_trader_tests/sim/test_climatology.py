@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import csv
 from datetime import date
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,11 +14,9 @@ from weather_trader.sim.climatology import (
     doy_from_ordinals,
     sunrise_hour_lst,
 )
+from weather_trader_tests.shared_data import require_realdata
 
-NORMALS = (
-    Path(__file__).resolve().parents[3]
-    / "shared/realdata/daily_temps/normals/NOAA_normals_1991-2020_daily_USW00094728.csv"
-)
+NORMALS = ("daily_temps", "normals", "NOAA_normals_1991-2020_daily_USW00094728.csv")
 
 
 def test_every_registry_city_has_a_climatology() -> None:
@@ -28,10 +25,9 @@ def test_every_registry_city_has_a_climatology() -> None:
         climate_for("XXX")
 
 
-@pytest.mark.skipif(not NORMALS.exists(), reason="realdata not available")
 def test_nyc_normals_follow_noaa_1991_2020() -> None:
     clim = climate_for("NYC")
-    with NORMALS.open() as fh:
+    with require_realdata(*NORMALS).open() as fh:
         rows = list(csv.DictReader(fh))
     doy = np.arange(1, len(rows) + 1)
     tmax = np.array([float(r["DLY-TMAX-NORMAL"]) for r in rows])

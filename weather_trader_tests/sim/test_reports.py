@@ -2,10 +2,8 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import numpy as np
-import pytest
 
 from weather_trader.core.cities import get_city
 from weather_trader.core.records import ClimateReport
@@ -17,12 +15,10 @@ from weather_trader.sim.reports import (
     settlement_report,
 )
 from weather_trader.sim.weather import SimWeather, round_half_up
+from weather_trader_tests.shared_data import require_realdata
 
 WORLD = SimWeather(7)
-REAL_CLI = (
-    Path(__file__).resolve().parents[3]
-    / "shared/realdata/nws_products/pyIEM_product_examples/CLI/CLINYC.txt"
-)
+REAL_CLI = ("nws_products", "pyIEM_product_examples", "CLI", "CLINYC.txt")
 ROW = re.compile(
     r"^  (MAXIMUM|MINIMUM)\s+(-?\d+)R?\s+(\d{1,4} [AP]M)\s+(-?\d+)\s+(\d{4})\s+(-?\d+)"
 )
@@ -69,9 +65,8 @@ def test_report_text_carries_the_numbers_and_flags() -> None:
     assert re.search(r"^\d{3,4} AM EDT WED MAY 13 2026$", final.text, re.M)
 
 
-@pytest.mark.skipif(not REAL_CLI.exists(), reason="realdata not available")
 def test_table_layout_matches_a_real_cli() -> None:
-    real = REAL_CLI.read_text()
+    real = require_realdata(*REAL_CLI).read_text()
     sim = day_reports(WORLD, "NYC", date(2026, 1, 2))[-1].text
     assert [c for _, c in _value_columns(sim)] == [c for _, c in _value_columns(real)]
     for text in (real, sim):

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import re
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -24,7 +23,8 @@ import yaml
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-SPEC_PATH = Path(__file__).resolve().parents[4] / "shared" / "kalshi" / "openapi-v3.13.0.yaml"
+from weather_trader_tests.shared_data import require_kalshi_spec
+
 SPEC_URI = "urn:kalshi:openapi-v3.13.0"
 DOCS_URI = "urn:kalshi:docs-v2"
 API_PREFIX = "/trade-api/v2"
@@ -308,7 +308,7 @@ WS_SCHEMAS: dict[str, dict] = {
 
 @cache
 def _spec() -> dict:
-    with SPEC_PATH.open() as handle:
+    with require_kalshi_spec().open() as handle:
         return yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 

@@ -14,7 +14,8 @@ import pytest
 from weather_trader.sim.exchange import ExchangeClock, ExchangeState, run_exchange_in_thread
 from weather_trader.sim.world import build_sim
 from weather_trader.sources.kalshi.auth import KalshiCredentials, generate_key_pair
-from weather_trader_tests.sim.exchange.conformance import SPEC_PATH, check_response
+from weather_trader_tests.shared_data import require_kalshi_spec
+from weather_trader_tests.sim.exchange.conformance import check_response
 
 T0 = datetime(2026, 11, 20, 18, 0, tzinfo=UTC)  # 13:00 ET: Nov 20 and Nov 21 events are open
 API = "/trade-api/v2"
@@ -97,9 +98,12 @@ class Exchange:
 
 @pytest.fixture(scope="session")
 def keypair() -> tuple[bytes, bytes]:
-    """One RSA key pair (private, public PEM) shared by all test keys."""
-    if not SPEC_PATH.is_file():
-        pytest.skip(f"Kalshi OpenAPI spec not found at {SPEC_PATH}")
+    """One RSA key pair (private, public PEM) shared by all test keys.
+
+    The tests that talk to a running exchange take it, and every response they get is checked
+    against Kalshi's spec: they skip when the spec is missing.
+    """
+    require_kalshi_spec()
     return generate_key_pair()
 
 

@@ -10,7 +10,6 @@ import json
 import re
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,12 +20,10 @@ from weather_trader.sources.kalshi.auth import KalshiCredentials, generate_key_p
 from weather_trader.sources.kalshi.broker import KalshiBroker
 from weather_trader.sources.kalshi.market_data import KalshiMarketData, MarketDataUnavailable
 from weather_trader.sources.kalshi.rest import KalshiClient
+from weather_trader_tests.shared_data import require_realdata
 
 BASE = "https://api.example.test/trade-api/v2"
-RECORDED = (
-    Path(__file__).resolve().parents[4]
-    / "shared/realdata/kalshi/tMer234_trimmed/kxhighny_open_trimmed.json"
-)
+RECORDED = ("kalshi", "tMer234_trimmed", "kxhighny_open_trimmed.json")
 DAY = date(2026, 7, 12)
 NOW = datetime(2026, 7, 12, 15, tzinfo=UTC)
 
@@ -42,9 +39,7 @@ def client(credentials: KalshiCredentials | None = None) -> KalshiClient:
 
 
 def recorded_markets() -> list[dict[str, Any]]:
-    if not RECORDED.exists():
-        pytest.skip(f"recorded Kalshi data not found at {RECORDED}")
-    return json.loads(RECORDED.read_text())["markets"]
+    return json.loads(require_realdata(*RECORDED).read_text())["markets"]
 
 
 def mock_event(httpx_mock: HTTPXMock) -> list[dict[str, Any]]:
