@@ -25,18 +25,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from weather_trader.sim.exchange.accounts import DEFAULT_BALANCE_CENTS
 from weather_trader.sim.exchange.auth import MAX_SKEW_MS, authenticate, has_credentials
 from weather_trader.sim.exchange.catalog import Catalog
 from weather_trader.sim.exchange.clock import ExchangeClock
-from weather_trader.sim.exchange.engine import (
-    DEFAULT_BALANCE_CENTS,
-    STP_TYPES,
-    TIME_IN_FORCE,
-    ExchangeEngine,
-    NewOrder,
-    expiration_from_seconds,
-    validate_choice,
-)
+from weather_trader.sim.exchange.engine import ExchangeEngine
 from weather_trader.sim.exchange.errors import (
     BadRequestError,
     ExchangeError,
@@ -44,6 +37,13 @@ from weather_trader.sim.exchange.errors import (
     NotFoundError,
 )
 from weather_trader.sim.exchange.keys import KeyStore
+from weather_trader.sim.exchange.matching import (
+    STP_TYPES,
+    TIME_IN_FORCE,
+    NewOrder,
+    expiration_from_seconds,
+    validate_choice,
+)
 from weather_trader.sim.exchange.render import (
     MARKET_STATUS,
     event_json,

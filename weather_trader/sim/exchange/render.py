@@ -11,8 +11,11 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
+from weather_trader.sim.exchange.book import Book
 from weather_trader.sim.exchange.catalog import Catalog, EventRef, MarketRef, minute_of
-from weather_trader.sim.exchange.engine import Book, ExchangeEngine, Execution, Lifecycle
+from weather_trader.sim.exchange.engine import ExchangeEngine
+from weather_trader.sim.exchange.events import Lifecycle
+from weather_trader.sim.exchange.matching import Execution
 from weather_trader.sim.exchange.models import (
     ExchangeFill,
     ExchangeOrder,

@@ -25,11 +25,12 @@ from typing import Any
 from starlette.responses import JSONResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from weather_trader.sim.exchange.book import Book
 from weather_trader.sim.exchange.catalog import Catalog
-from weather_trader.sim.exchange.engine import (
-    Book,
+from weather_trader.sim.exchange.engine import ExchangeEngine
+from weather_trader.sim.exchange.errors import AuthError, NotFoundError
+from weather_trader.sim.exchange.events import (
     BookChanged,
-    ExchangeEngine,
     ExchangeEvent,
     FillExecuted,
     Lifecycle,
@@ -38,7 +39,6 @@ from weather_trader.sim.exchange.engine import (
     PositionChanged,
     TradeExecuted,
 )
-from weather_trader.sim.exchange.errors import AuthError, NotFoundError
 from weather_trader.sim.exchange.render import (
     fill_msg,
     lifecycle_msg,

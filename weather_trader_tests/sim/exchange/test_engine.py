@@ -8,14 +8,10 @@ import pytest
 
 from weather_trader.sim.exchange.catalog import Catalog, minute_of
 from weather_trader.sim.exchange.clock import ExchangeClock
-from weather_trader.sim.exchange.engine import (
-    BookChanged,
-    ExchangeEngine,
-    FillExecuted,
-    Lifecycle,
-    NewOrder,
-)
+from weather_trader.sim.exchange.engine import ExchangeEngine
 from weather_trader.sim.exchange.errors import BadRequestError, ConflictError, NotFoundError
+from weather_trader.sim.exchange.events import BookChanged, FillExecuted, Lifecycle
+from weather_trader.sim.exchange.matching import NewOrder
 from weather_trader.sim.exchange.store import ExchangeStore
 from weather_trader.sim.exchange.wire import (
     count_fp,
@@ -78,7 +74,7 @@ def test_crowd_liquidity_is_remembered_within_the_minute_only(eng: ExchangeEngin
     assert second.fill_count == 0 or eng.book(ticker).best("no")[0] == no_price
     eng.clock.advance(timedelta(minutes=1))
     eng.sync()
-    assert all(key[1] >= minute_of(eng.clock.now()) for key in eng._taken)
+    assert all(key[1] >= minute_of(eng.clock.now()) for key in eng.books.taken)
 
 
 def test_good_till_canceled_expires_and_market_close_cancels(eng: ExchangeEngine) -> None:
