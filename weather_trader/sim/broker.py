@@ -6,9 +6,8 @@ that is <= p; buying NO (side ``ask`` at YES price p) hits the YES-bid ladder wh
 fill's whole count (``core.fees``: rounded up per fill, never per contract).
 
 Liquidity taken from a snapshot is remembered, so two orders against the same snapshot cannot
-both take the same contracts. A GTC remainder rests; it fills (as a maker, at its limit) only
-when a public trade prints through its price (:meth:`PaperBroker.on_trade`): a print at the
-limit itself may have been someone ahead in the queue, so it does not count.
+both take the same contracts. Orders never rest: good-till-canceled orders are rejected (see
+:class:`PaperBroker`).
 
 Paper mode uses it against the real Kalshi books; sim mode against the simulated crowd.
 """
@@ -24,7 +23,6 @@ from weather_trader.core.records import (
     MarketSnapshot,
     OrderRequest,
     OrderResult,
-    PublicTrade,
     order_status,
 )
 
@@ -37,6 +35,12 @@ class PaperBroker:
     Idempotent by ``client_order_id`` for the broker's lifetime: a duplicate gets the first
     result back and never fills twice.
 
+    Takers only: an order takes what crosses on arrival (IOC: the remainder is canceled; FOK:
+    all or nothing). Nothing rests, because nothing would ever fill it: the broker only sees
+    the snapshots handed to :meth:`place`, not the trades printed between them. A
+    ``good_till_canceled`` order is therefore rejected (reason says so) before it takes
+    anything, rather than half-simulated.
+
     Args:
         fees: Fee parameters; by default the book's ``fee_multiplier`` with the standard taker
             fee (weather series charge no maker fee).
@@ -47,7 +51,6 @@ class PaperBroker:
         self._results: dict[str, OrderResult] = {}
         self._taken: dict[tuple[str, datetime, str, Decimal], int] = {}
         self._positions: dict[str, int] = {}
-        self._resting: dict[str, tuple[OrderRequest, int, SeriesFees]] = {}
 
     def position(self, ticker: str) -> int:
         """Net YES contracts held in ``ticker`` (negative = NO contracts)."""
@@ -57,9 +60,9 @@ class PaperBroker:
         """Fill ``order`` against ``book`` at time ``at``.
 
         Returns:
-            ``filled``; ``partially_filled`` (IOC remainder canceled); ``resting`` (GTC
-            remainder, possibly after partial fills); ``canceled`` (FOK not fully fillable,
-            or IOC with nothing crossing); ``rejected`` with a reason.
+            ``filled``; ``partially_filled`` (IOC remainder canceled); ``canceled`` (FOK not
+            fully fillable, or IOC with nothing crossing); ``rejected`` with a reason (GTC
+            orders among them). Never ``resting``.
         """
         if order.client_order_id in self._results:
             return self._results[order.client_order_id]
@@ -106,12 +109,9 @@ class PaperBroker:
             self._taken[key] = self._taken.get(key, 0) + count
         signed = available if order.side == "bid" else -available
         self._positions[order.ticker] = self.position(order.ticker) + signed
-        status = order_status(order, available)
-        if status == "resting":
-            self._resting[order.client_order_id] = (order, order.count - available, fees)
+        status = order_status(order, available)  # never "resting": GTC was rejected
         reason = {
             "filled": "",
-            "resting": f"{order.count - available} resting",
             "partially_filled": "remainder canceled (immediate_or_cancel)",
             "canceled": "nothing crossed (immediate_or_cancel)",
         }[status]
@@ -125,62 +125,16 @@ class PaperBroker:
             )
         )
 
-    def resting(self, client_order_id: str) -> int:
-        """Contracts of the order still resting (0 when none)."""
-        entry = self._resting.get(client_order_id)
-        return entry[1] if entry else 0
-
-    def cancel(self, client_order_id: str) -> int:
-        """Cancel what rests of the order; return the contracts canceled."""
-        entry = self._resting.pop(client_order_id, None)
-        return entry[1] if entry else 0
-
-    def on_trade(self, trade: PublicTrade) -> list[Fill]:
-        """Fill resting orders that ``trade`` printed through, oldest order first.
-
-        A resting YES bid at p fills when YES trades below p; a resting ask (NO bid) at YES
-        price p when YES trades above p. Each fills at its own limit, at most the trade's size.
-        """
-        fills: list[Fill] = []
-        left = int(trade.count)
-        for cid, (order, remaining, fees) in list(self._resting.items()):
-            if left == 0 or order.ticker != trade.ticker:
-                continue
-            through = (
-                trade.yes_price < order.price
-                if order.side == "bid"
-                else trade.yes_price > order.price
-            )
-            if not through:
-                continue
-            count = min(remaining, left)
-            left -= count
-            price_paid = order.price if order.side == "bid" else 1 - order.price
-            fills.append(
-                Fill(
-                    client_order_id=cid,
-                    ticker=order.ticker,
-                    side=order.side,
-                    count=count,
-                    price=order.price,
-                    fee=fees.maker(count, price_paid),
-                    is_taker=False,
-                    filled_at=trade.traded_at,
-                )
-            )
-            signed = count if order.side == "bid" else -count
-            self._positions[order.ticker] = self.position(order.ticker) + signed
-            if count == remaining:
-                del self._resting[cid]
-            else:
-                self._resting[cid] = (order, remaining - count, fees)
-        return fills
-
     def _remember(self, result: OrderResult) -> OrderResult:
         self._results[result.client_order_id] = result
         return result
 
     def _rejection(self, order: OrderRequest, book: MarketSnapshot, at: datetime) -> str:
+        if order.time_in_force == "good_till_canceled":
+            return (
+                "good_till_canceled is not supported: the paper broker never rests orders "
+                "(use immediate_or_cancel or fill_or_kill)"
+            )
         if order.ticker != book.ticker:
             return f"book is for {book.ticker}, order for {order.ticker}"
         if book.status != "open":

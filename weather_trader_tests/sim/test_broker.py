@@ -5,8 +5,8 @@ from decimal import Decimal
 
 import pytest
 
-from weather_trader.core.fees import SeriesFees, maker_fee, taker_fee
-from weather_trader.core.records import BookLevel, MarketSnapshot, OrderRequest, PublicTrade
+from weather_trader.core.fees import SeriesFees, taker_fee
+from weather_trader.core.records import BookLevel, MarketSnapshot, OrderRequest
 from weather_trader.sim.broker import PaperBroker
 from weather_trader.sim.market import SimMarket
 from weather_trader.sim.weather import SimWeather
@@ -80,47 +80,15 @@ def test_fill_or_kill_is_all_or_nothing() -> None:
     assert ok.status == "filled" and ok.filled_count == 15
 
 
-def test_gtc_remainder_rests() -> None:
-    result = PaperBroker().place(_order("g", "ask", 40, "0.39", "good_till_canceled"), _book(), AT)
-    assert result.status == "resting" and result.filled_count == 10
-    assert "30 resting" in result.reason
-
-
-def _trade(trade_id: str, price: str, count: int, minutes: int = 5) -> PublicTrade:
-    return PublicTrade(
-        trade_id=trade_id, ticker="KXHIGHNY-26NOV27-B41.5",
-        traded_at=AT + timedelta(minutes=minutes), yes_price=D(price), count=D(count),
-        taker_side="no",
-    )  # fmt: skip
-
-
-def test_resting_orders_fill_only_when_trades_print_through_them() -> None:
+def test_good_till_canceled_is_rejected_before_taking_anything() -> None:
     broker = PaperBroker()
-    # Buy NO at YES 0.39: 10 fill at 0.40 now, 30 rest as an ask at 0.39.
-    broker.place(_order("g", "ask", 40, "0.39", "good_till_canceled"), _book(), AT)
-    # Buy YES at 0.30 (below the 0.45 ask): all 20 rest as a bid.
-    broker.place(_order("h", "bid", 20, "0.30", "good_till_canceled"), _book(), AT)
-
-    assert broker.on_trade(_trade("t1", "0.39", 50)) == []  # at the ask's limit: not through
-    assert broker.on_trade(_trade("t2", "0.30", 50)) == []  # at the bid's limit: not through
-    (ask_fill,) = broker.on_trade(_trade("t3", "0.41", 12))
-    assert (ask_fill.client_order_id, ask_fill.count, ask_fill.price) == ("g", 12, D("0.39"))
-    assert not ask_fill.is_taker and ask_fill.fee == 0  # weather series: no maker fee
-    assert ask_fill.filled_at == AT + timedelta(minutes=5)
-    assert broker.resting("g") == 18
-
-    (bid_fill,) = broker.on_trade(_trade("t4", "0.29", 100))
-    assert (bid_fill.client_order_id, bid_fill.count, bid_fill.price) == ("h", 20, D("0.30"))
-    assert broker.resting("h") == 0
-    assert broker.position("KXHIGHNY-26NOV27-B41.5") == -10 - 12 + 20
-    assert broker.cancel("g") == 18 and broker.on_trade(_trade("t5", "0.60", 100)) == []
-
-
-def test_maker_fills_pay_the_maker_fee_where_the_series_charges_one() -> None:
-    broker = PaperBroker(SeriesFees("quadratic", D(1), maker_fees=True))
-    broker.place(_order("m", "bid", 10, "0.30", "good_till_canceled"), _book(), AT)
-    (fill,) = broker.on_trade(_trade("t", "0.29", 10))
-    assert fill.fee == maker_fee(10, D("0.30"))
+    gtc = broker.place(_order("g", "ask", 40, "0.39", "good_till_canceled"), _book(), AT)
+    assert gtc.status == "rejected" and gtc.filled_count == 0 and gtc.fills == ()
+    assert "never rests orders" in gtc.reason
+    assert broker.position("KXHIGHNY-26NOV27-B41.5") == 0
+    # The liquidity it would have taken is still there for the next order.
+    ioc = broker.place(_order("i", "ask", 10, "0.40"), _book(), AT)
+    assert ioc.status == "filled" and ioc.filled_count == 10
 
 
 def test_duplicate_client_order_id_never_fills_twice() -> None:
