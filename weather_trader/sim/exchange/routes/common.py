@@ -1,0 +1,37 @@
+"""What the exchange's route modules share: request access checks, JSON bodies, time filters."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from fastapi import Request
+
+from weather_trader.sim.exchange.errors import BadRequestError
+
+PublicAccess = Callable[[Request], None]
+"""Admits a public-data request (raises :class:`AuthError` on bad credentials)."""
+
+UserAccess = Callable[[Request], str]
+"""The account id of a signed request (raises :class:`AuthError`)."""
+
+
+async def json_body(request: Request) -> dict:
+    """The request's JSON object body.
+
+    Raises:
+        BadRequestError: If the body is not JSON or not an object.
+    """
+    try:
+        body = await request.json()
+    except ValueError:
+        raise BadRequestError("request body must be JSON", code="invalid_parameters") from None
+    if not isinstance(body, dict):
+        raise BadRequestError("request body must be a JSON object", code="invalid_parameters")
+    return body
+
+
+def in_range(moment: datetime, min_ts: int | None, max_ts: int | None) -> bool:
+    """Whether ``moment`` lies within the optional Unix-second bounds (both inclusive)."""
+    ts = moment.timestamp()
+    return (min_ts is None or ts >= min_ts) and (max_ts is None or ts <= max_ts)
