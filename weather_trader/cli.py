@@ -89,9 +89,9 @@ def _exchange(settings: Settings, args: argparse.Namespace) -> int:
     """The ``exchange`` sub-commands: serve, add-key, create-key."""
     import uuid
 
+    from weather_trader.kalshi_signing import KalshiKeyError
     from weather_trader.sim.exchange.keys import KeyStore, KeyStoreError
     from weather_trader.sim.exchange.keys import create_key as make_key
-    from weather_trader.sources.kalshi.auth import KalshiKeyError
 
     home = settings.resolved_home / "exchange"
     if args.exchange_command == "serve":
@@ -126,7 +126,8 @@ def _feed(settings: Settings) -> int:
     import logging
 
     from weather_trader.feed import run_feed, websocket_url
-    from weather_trader.sources.kalshi.auth import KalshiCredentials, KalshiKeyError
+    from weather_trader.kalshi_signing import KalshiKeyError
+    from weather_trader.sources.kalshi.auth import KalshiCredentials
     from weather_trader.sources.kalshi.rest import KalshiClient
     from weather_trader.sources.kalshi.ws import KalshiWebSocket
     from weather_trader.store.db import make_engine, migrate

@@ -28,10 +28,10 @@ from weather_trader.defs.resources import (
     WeatherSourceResource,
     build_resources,
 )
+from weather_trader.kalshi_signing import generate_key_pair
 from weather_trader.settings import Settings
 from weather_trader.sim.broker import PaperBroker
 from weather_trader.sim.world import build_sim
-from weather_trader.sources.kalshi.auth import generate_key_pair
 from weather_trader.sources.kalshi.broker import KalshiBroker
 from weather_trader.sources.kalshi.market_data import KalshiMarketData
 from weather_trader.sources.live_weather import LiveWeatherSource, PointInTimeUnavailable

@@ -11,14 +11,14 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 
-from weather_trader.sim.exchange.errors import AuthError
-from weather_trader.sim.exchange.keys import KeyStore, account_id
-from weather_trader.sources.kalshi.auth import (
+from weather_trader.kalshi_signing import (
     KEY_HEADER,
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
     verify_signature,
 )
+from weather_trader.sim.exchange.errors import AuthError
+from weather_trader.sim.exchange.keys import KeyStore, account_id
 
 MAX_SKEW_MS = 30_000
 

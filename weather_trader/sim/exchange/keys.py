@@ -15,7 +15,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from weather_trader.sources.kalshi.auth import generate_key_pair, load_public_key
+from weather_trader.kalshi_signing import generate_key_pair, load_public_key
 
 _KEY_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _ACCOUNT_NAMESPACE = uuid.UUID("5f0b1a52-6c1e-4c53-9d4e-3f1f2a7c9b10")

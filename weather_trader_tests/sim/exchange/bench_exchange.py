@@ -19,8 +19,9 @@ from pathlib import Path
 
 import httpx
 
+from weather_trader.kalshi_signing import generate_key_pair
 from weather_trader.sim.exchange import ExchangeClock, ExchangeState, run_exchange_in_thread
-from weather_trader.sources.kalshi.auth import KalshiCredentials, generate_key_pair
+from weather_trader.sources.kalshi.auth import KalshiCredentials
 
 ORDERS = "/trade-api/v2/portfolio/events/orders"
 TARGET = 200.0

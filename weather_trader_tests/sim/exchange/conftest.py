@@ -11,9 +11,10 @@ from typing import Any
 import httpx
 import pytest
 
+from weather_trader.kalshi_signing import generate_key_pair
 from weather_trader.sim.exchange import ExchangeClock, ExchangeState, run_exchange_in_thread
 from weather_trader.sim.world import build_sim
-from weather_trader.sources.kalshi.auth import KalshiCredentials, generate_key_pair
+from weather_trader.sources.kalshi.auth import KalshiCredentials
 from weather_trader_tests.shared_data import require_kalshi_spec
 from weather_trader_tests.sim.exchange.conformance import check_response
 

@@ -6,17 +6,17 @@ import time
 
 import pytest
 
-from weather_trader.sim.exchange.auth import authenticate
-from weather_trader.sim.exchange.errors import AuthError
-from weather_trader.sim.exchange.keys import KeyStore, KeyStoreError, account_id, create_key
-from weather_trader.sources.kalshi.auth import (
+from weather_trader.kalshi_signing import (
     KEY_HEADER,
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
-    KalshiCredentials,
     KalshiKeyError,
     load_private_key,
 )
+from weather_trader.sim.exchange.auth import authenticate
+from weather_trader.sim.exchange.errors import AuthError
+from weather_trader.sim.exchange.keys import KeyStore, KeyStoreError, account_id, create_key
+from weather_trader.sources.kalshi.auth import KalshiCredentials
 from weather_trader_tests.sim.exchange.conftest import API, Exchange
 
 BALANCE = "/portfolio/balance"

@@ -16,7 +16,8 @@ import pytest
 from pytest_httpx import HTTPXMock
 
 from weather_trader.core.records import MarketSnapshot, OrderRequest
-from weather_trader.sources.kalshi.auth import KalshiCredentials, generate_key_pair
+from weather_trader.kalshi_signing import generate_key_pair
+from weather_trader.sources.kalshi.auth import KalshiCredentials
 from weather_trader.sources.kalshi.broker import KalshiBroker
 from weather_trader.sources.kalshi.market_data import KalshiMarketData, MarketDataUnavailable
 from weather_trader.sources.kalshi.rest import KalshiClient

@@ -18,12 +18,8 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from pytest_httpx import HTTPXMock
 
 from weather_trader.core.records import OrderRequest
-from weather_trader.sources.kalshi.auth import (
-    KalshiCredentials,
-    generate_key_pair,
-    load_public_key,
-    verify_signature,
-)
+from weather_trader.kalshi_signing import generate_key_pair, load_public_key, verify_signature
+from weather_trader.sources.kalshi.auth import KalshiCredentials
 from weather_trader.sources.kalshi.errors import (
     KalshiApiError,
     KalshiAuthError,

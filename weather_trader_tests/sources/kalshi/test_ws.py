@@ -17,15 +17,15 @@ from websockets.asyncio.server import ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 
-from weather_trader.sources.kalshi.auth import (
+from weather_trader.kalshi_signing import (
     KEY_HEADER,
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
-    KalshiCredentials,
     generate_key_pair,
     load_public_key,
     verify_signature,
 )
+from weather_trader.sources.kalshi.auth import KalshiCredentials
 from weather_trader.sources.kalshi.ws import (
     DEMO_WS_URL,
     PROD_WS_URL,
