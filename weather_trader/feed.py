@@ -21,7 +21,8 @@ from sqlalchemy import Engine
 from weather_trader.core.cities import CITIES, KINDS, parse_event_ticker
 from weather_trader.core.records import MarketSnapshot, PublicTrade
 from weather_trader.sources.kalshi.errors import KalshiError
-from weather_trader.sources.kalshi.models import Orderbook, to_snapshot
+from weather_trader.sources.kalshi.market_data import to_snapshot
+from weather_trader.sources.kalshi.market_models import Orderbook
 from weather_trader.sources.kalshi.rest import KalshiClient
 from weather_trader.sources.kalshi.ws import (
     BookUpdate,

@@ -13,7 +13,7 @@ from weather_trader.core.records import (
     order_status,
 )
 from weather_trader.sources.kalshi.errors import KalshiBadRequest, KalshiConflict
-from weather_trader.sources.kalshi.models import Fill as KalshiFill
+from weather_trader.sources.kalshi.portfolio_models import KalshiFill
 from weather_trader.sources.kalshi.rest import KalshiClient
 
 

@@ -15,8 +15,9 @@ from functools import cache
 from weather_trader.core.cities import Kind, event_ticker, get_city
 from weather_trader.core.records import MarketSnapshot
 from weather_trader.sources.kalshi.errors import KalshiError, KalshiNotFound
-from weather_trader.sources.kalshi.models import to_snapshot
+from weather_trader.sources.kalshi.market_models import Market, Orderbook
 from weather_trader.sources.kalshi.rest import KalshiClient
+from weather_trader.sources.kalshi.wire import ONE
 
 AS_OF_TOLERANCE = timedelta(minutes=15)
 """How far ``as_of`` may lie from now when reading the real exchange (pipeline latency)."""
@@ -84,3 +85,53 @@ class KalshiMarketData:
 
     def _series_fee_multiplier(self, series: str) -> Decimal:
         return self.client.get_series(series).fees.fee_multiplier
+
+
+def to_snapshot(
+    market: Market,
+    orderbook: Orderbook,
+    city: str,
+    climate_date: date,
+    kind: Kind,
+    captured_at: datetime,
+    fee_multiplier: Decimal = ONE,
+) -> MarketSnapshot:
+    """A :class:`~weather_trader.core.records.MarketSnapshot` of a market and its book.
+
+    The bracket comes from :attr:`Market.bracket` (so markets without strike fields work too).
+
+    Args:
+        market: The market.
+        orderbook: Its order book (bids on both sides); must be the same ticker when named.
+        city: Our city code (``NYC``).
+        climate_date: The climate day the market settles on.
+        kind: ``high`` or ``low``.
+        captured_at: When the book was read (timezone-aware).
+        fee_multiplier: The series' fee multiplier.
+
+    Raises:
+        ValueError: If the order book belongs to another market.
+        BracketError: If the market's bracket cannot be determined.
+        pydantic.ValidationError: If ``captured_at`` is naive or a field is invalid.
+    """
+    if orderbook.ticker and orderbook.ticker != market.ticker:
+        raise ValueError(f"order book of {orderbook.ticker} given for market {market.ticker}")
+    bracket = market.bracket
+    return MarketSnapshot(
+        ticker=market.ticker,
+        event_ticker=market.event_ticker,
+        series_ticker=market.series_ticker,
+        city=city,
+        climate_date=climate_date,
+        kind=kind,
+        strike_type=bracket.strike_type,
+        floor_strike=bracket.floor_strike,
+        cap_strike=bracket.cap_strike,
+        title=market.yes_sub_title or market.title,
+        status=market.status,
+        captured_at=captured_at,
+        close_time=market.close_time,
+        yes_bids=orderbook.yes_bids,
+        no_bids=orderbook.no_bids,
+        fee_multiplier=fee_multiplier,
+    )

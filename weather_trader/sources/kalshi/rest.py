@@ -50,24 +50,26 @@ from weather_trader.sources.kalshi.errors import (
     KalshiOrderUnknown,
     KalshiUnavailable,
 )
-from weather_trader.sources.kalshi.models import (
+from weather_trader.sources.kalshi.market_models import (
+    Candlestick,
+    Event,
+    HistoricalCutoff,
+    Market,
+    Orderbook,
+    Series,
+    Trade,
+)
+from weather_trader.sources.kalshi.portfolio_models import (
     Balance,
     BatchOrderResult,
     CancelAck,
-    Candlestick,
     ErrorBody,
-    Event,
-    Fill,
-    HistoricalCutoff,
-    Market,
-    Order,
+    KalshiFill,
+    KalshiOrder,
+    KalshiPosition,
+    KalshiSettlement,
     OrderAck,
-    Orderbook,
     OrderGroup,
-    Position,
-    Series,
-    Settlement,
-    Trade,
 )
 from weather_trader.sources.kalshi.ratelimit import (
     CANCEL_COST,
@@ -383,17 +385,17 @@ class KalshiClient:
 
     def historical_orders(
         self, *, ticker: str | None = None, max_ts: int | None = None, limit: int = 1000
-    ) -> list[Order]:
+    ) -> list[KalshiOrder]:
         """Our archived orders (``GET /historical/orders``)."""
         params = {"ticker": ticker, "max_ts": max_ts, "limit": limit}
-        return self._collect("/historical/orders", params, "orders", Order)
+        return self._collect("/historical/orders", params, "orders", KalshiOrder)
 
     def historical_fills(
         self, *, ticker: str | None = None, max_ts: int | None = None, limit: int = 1000
-    ) -> list[Fill]:
+    ) -> list[KalshiFill]:
         """Our archived fills (``GET /historical/fills``)."""
         params = {"ticker": ticker, "max_ts": max_ts, "limit": limit}
-        return self._collect("/historical/fills", params, "fills", Fill)
+        return self._collect("/historical/fills", params, "fills", KalshiFill)
 
     # -- portfolio -----------------------------------------------------------------------------
 
@@ -409,7 +411,7 @@ class KalshiClient:
         event_ticker: str | None = None,
         count_filter: str | None = None,
         limit: int = 1000,
-    ) -> list[Position]:
+    ) -> list[KalshiPosition]:
         """Market positions (all pages) (``GET /portfolio/positions``)."""
         params = {
             "ticker": ticker,
@@ -417,7 +419,7 @@ class KalshiClient:
             "count_filter": count_filter,
             "limit": limit,
         }
-        return self._collect("/portfolio/positions", params, "market_positions", Position)
+        return self._collect("/portfolio/positions", params, "market_positions", KalshiPosition)
 
     def orders(
         self,
@@ -428,7 +430,7 @@ class KalshiClient:
         min_ts: int | None = None,
         max_ts: int | None = None,
         limit: int = 1000,
-    ) -> list[Order]:
+    ) -> list[KalshiOrder]:
         """Our orders (all pages) (``GET /portfolio/orders``)."""
         return list(
             self._iter_orders(
@@ -441,11 +443,11 @@ class KalshiClient:
             )
         )
 
-    def get_order(self, order_id: str) -> Order:
+    def get_order(self, order_id: str) -> KalshiOrder:
         """One of our orders by exchange id (``GET /portfolio/orders/{order_id}``)."""
-        return self._one(f"/portfolio/orders/{order_id}", "order", Order)
+        return self._one(f"/portfolio/orders/{order_id}", "order", KalshiOrder)
 
-    def find_order(self, client_order_id: str, ticker: str) -> Order | None:
+    def find_order(self, client_order_id: str, ticker: str) -> KalshiOrder | None:
         """Our order on ``ticker`` with this ``client_order_id``, or None if there is none.
 
         Kalshi has no client-id filter: the market's orders are listed (every status, all
@@ -464,7 +466,7 @@ class KalshiClient:
         min_ts: int | None = None,
         max_ts: int | None = None,
         limit: int = 1000,
-    ) -> list[Fill]:
+    ) -> list[KalshiFill]:
         """Our fills (all pages) (``GET /portfolio/fills``)."""
         params = {
             "ticker": ticker,
@@ -473,7 +475,7 @@ class KalshiClient:
             "max_ts": max_ts,
             "limit": limit,
         }
-        return self._collect("/portfolio/fills", params, "fills", Fill)
+        return self._collect("/portfolio/fills", params, "fills", KalshiFill)
 
     def settlements(
         self,
@@ -483,7 +485,7 @@ class KalshiClient:
         min_ts: int | None = None,
         max_ts: int | None = None,
         limit: int = 1000,
-    ) -> list[Settlement]:
+    ) -> list[KalshiSettlement]:
         """Our settlements (all pages) (``GET /portfolio/settlements``)."""
         params = {
             "ticker": ticker,
@@ -492,7 +494,7 @@ class KalshiClient:
             "max_ts": max_ts,
             "limit": limit,
         }
-        return self._collect("/portfolio/settlements", params, "settlements", Settlement)
+        return self._collect("/portfolio/settlements", params, "settlements", KalshiSettlement)
 
     # -- V2 order writes -----------------------------------------------------------------------
 
@@ -848,7 +850,7 @@ class KalshiClient:
             for b in bodies
         ]
 
-    def _lookup(self, client_order_id: str, ticker: str, signed: str) -> Order | None:
+    def _lookup(self, client_order_id: str, ticker: str, signed: str) -> KalshiOrder | None:
         try:
             return self.find_order(client_order_id, ticker)
         except KalshiApiError as exc:
@@ -856,11 +858,11 @@ class KalshiClient:
                 client_order_id, f"could not look the order up ({exc})", signed
             ) from exc
 
-    def _lookup_many(self, keys: Iterable[tuple[str, str]]) -> dict[str, Order]:
+    def _lookup_many(self, keys: Iterable[tuple[str, str]]) -> dict[str, KalshiOrder]:
         wanted: dict[str, set[str]] = {}
         for cid, ticker in keys:
             wanted.setdefault(ticker, set()).add(cid)
-        found: dict[str, Order] = {}
+        found: dict[str, KalshiOrder] = {}
         for ticker, cids in wanted.items():
             try:
                 orders = list(self._iter_orders(ticker=ticker))
@@ -881,12 +883,12 @@ class KalshiClient:
             extra={"method": "POST", "path": signed, "status": None},
         )
 
-    def _iter_orders(self, **filters: Any) -> Iterator[Order]:
+    def _iter_orders(self, **filters: Any) -> Iterator[KalshiOrder]:
         path = "/portfolio/orders"
         params = {"limit": 1000, **filters}
         for page in self._pages(path, params, "orders"):
             for item in page:
-                yield self._parse(Order, item, "GET", path)
+                yield self._parse(KalshiOrder, item, "GET", path)
 
     # -- internals: transport ------------------------------------------------------------------
 

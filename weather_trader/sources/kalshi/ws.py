@@ -73,7 +73,7 @@ from weather_trader.sources.kalshi.book import (
     price_to_decimal,
 )
 from weather_trader.sources.kalshi.errors import KalshiError
-from weather_trader.sources.kalshi.models import count, money, to_decimal
+from weather_trader.sources.kalshi.wire import count, money, to_decimal
 
 logger = logging.getLogger(__name__)
 
