@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
-from weather_trader.sources.kalshi.rest import DEMO_BASE_URL, PROD_BASE_URL
+from weather_trader.sources.kalshi.urls import DEMO_BASE_URL, PROD_BASE_URL
 from weather_trader.store.db import default_database_url
 
 Mode = Literal["sim", "paper", "demo", "live"]

@@ -1,0 +1,9 @@
+"""Kalshi's hosts: the REST bases of production and the demo.
+
+A leaf module, so reading a URL does not import the clients.
+"""
+
+from __future__ import annotations
+
+PROD_BASE_URL = "https://api.elections.kalshi.com/trade-api/v2"
+DEMO_BASE_URL = "https://demo-api.kalshi.co/trade-api/v2"
