@@ -24,12 +24,8 @@ from weather_trader.sources.kalshi.errors import KalshiError
 from weather_trader.sources.kalshi.market_data import to_snapshot
 from weather_trader.sources.kalshi.market_models import Orderbook
 from weather_trader.sources.kalshi.rest import KalshiClient
-from weather_trader.sources.kalshi.ws import (
-    BookUpdate,
-    KalshiWebSocket,
-    Subscription,
-    TradeEvent,
-)
+from weather_trader.sources.kalshi.ws import KalshiWebSocket
+from weather_trader.sources.kalshi.ws_messages import BookUpdate, Subscription, TradeEvent
 from weather_trader.store import repo
 from weather_trader.store.db import session_scope
 

@@ -30,7 +30,8 @@ from weather_trader.sim.exchange import (
 from weather_trader.sources.kalshi.auth import KalshiCredentials
 from weather_trader.sources.kalshi.errors import KalshiNotFound
 from weather_trader.sources.kalshi.rest import KalshiClient
-from weather_trader.sources.kalshi.ws import KalshiWebSocket, Subscription
+from weather_trader.sources.kalshi.ws import KalshiWebSocket
+from weather_trader.sources.kalshi.ws_messages import Subscription
 from weather_trader.store import repo
 from weather_trader.store.db import session_scope
 from weather_trader.store.models import BookSnapshot

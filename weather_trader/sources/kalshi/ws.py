@@ -1,22 +1,8 @@
 """Async Kalshi WebSocket client: signed connection, subscriptions, local books, typed events.
 
-Protocol (``/trade-api/ws/v2``; docs.kalshi.com "Quick Start: WebSockets" and the AsyncAPI):
-
 * The handshake carries ``KALSHI-ACCESS-KEY``/``-TIMESTAMP``/``-SIGNATURE`` signing
   ``timestamp + "GET" + "/trade-api/ws/v2"``; it is signed afresh for every (re)connect, with a
   timestamp strictly later than the previous one.
-* Commands: ``{"id", "cmd": "subscribe", "params": {"channels", "market_tickers"?}}`` and
-  ``{"id", "cmd": "unsubscribe", "params": {"sids": [...]}}``. Each channel of a subscribe is
-  answered by ``{"type": "subscribed", "id", "msg": {"channel", "sid"}}``; failures by
-  ``{"type": "error", "id", "msg": {"code", "msg"}}``.
-* Data messages are ``{"type", "sid", "seq"?, "msg"}``. Channel -> message type:
-  ``orderbook_delta`` -> ``orderbook_snapshot`` + ``orderbook_delta``; ``ticker`` -> ``ticker``;
-  ``trade`` -> ``trade``; ``fill`` -> ``fill``; ``user_orders`` -> ``user_order``;
-  ``market_positions`` -> ``market_position``; ``market_lifecycle_v2`` ->
-  ``market_lifecycle_v2`` and ``event_lifecycle``.
-
-Behaviour:
-
 * Books are kept by :class:`~weather_trader.sources.kalshi.book.BookKeeper`. A ``seq`` gap (or
   any other reason a book can no longer be trusted) drops that subscription's books, emits
   :class:`BookInvalidated`, unsubscribes the sid and subscribes its markets again; the new
@@ -26,18 +12,9 @@ Behaviour:
 * Keep-alive: websockets answers the server's pings itself; the client also pings
   (``ping_interval``/``ping_timeout``) so a silently dead link is noticed.
 
-Back-pressure: events go to one bounded queue, in arrival order. Market data
-(:class:`BookUpdate`, :class:`TickerUpdate`, :class:`TradeEvent`) is *droppable*: when the queue
-is full, the oldest droppable event is evicted (or, if none is queued, the new one is discarded)
-and counted in :attr:`WsStats.dropped`. That loses nothing of substance: the books are maintained
-before queueing, so a dropped :class:`BookUpdate` is only a lost notification, and ticker and
-trade prints are superseded by the next ones. Every other event (fills, orders, positions,
-lifecycle, connection and book-validity notices, server errors) is never dropped: the reader
-*blocks* (which also stops reading the socket, pushing back on the server) until the consumer
-makes room, and if no room appears within ``overflow_timeout`` the client stops and
-:meth:`KalshiWebSocket.events` raises :class:`EventQueueOverflow` after handing out everything
-already queued. Blocking first keeps a briefly slow consumer lossless; the timeout turns a stuck
-consumer into a loud failure rather than an ever-growing queue or a silently missed fill.
+The commands and events are :mod:`~weather_trader.sources.kalshi.ws_messages`; the queue between
+the socket and the consumer, and what it drops when the consumer is slow, is
+:mod:`~weather_trader.sources.kalshi.ws_queue`.
 """
 
 from __future__ import annotations
@@ -48,15 +25,11 @@ import json
 import logging
 import random
 import time
-from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from decimal import Decimal
-from typing import Any, ClassVar, Literal, Self
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Self
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidURI, WebSocketException
 
@@ -72,537 +45,28 @@ from weather_trader.sources.kalshi.book import (
     parse_price,
     price_to_decimal,
 )
-from weather_trader.sources.kalshi.errors import KalshiError
-from weather_trader.sources.kalshi.wire import count, money, to_decimal
+from weather_trader.sources.kalshi.urls import PROD_WS_URL
+from weather_trader.sources.kalshi.ws_messages import (
+    CONTROL_TYPES,
+    EVENT_TYPES,
+    BookInvalidated,
+    BookUpdate,
+    ConnectionStatus,
+    KalshiWebSocketError,
+    MessageParseError,
+    ServerError,
+    Subscription,
+    UnparsedMessage,
+    WsEvent,
+    parse_event,
+)
+from weather_trader.sources.kalshi.ws_queue import EventQueue, QueueClosed, WsStats
 
 logger = logging.getLogger(__name__)
-
-PROD_WS_URL = "wss://api.elections.kalshi.com/trade-api/ws/v2"
-DEMO_WS_URL = "wss://demo-api.kalshi.co/trade-api/ws/v2"
-
-_CENTI_CENTS = 4  # legacy market_position money fields are in 1/10,000 dollar
-
-
-# -- errors ------------------------------------------------------------------------------------
-
-
-class KalshiWebSocketError(KalshiError):
-    """Base class of the WebSocket client's errors."""
-
-
-class EventQueueOverflow(KalshiWebSocketError):
-    """A non-droppable event found the queue full for ``overflow_timeout``: the client stopped."""
 
 
 class ConnectionFailed(KalshiWebSocketError):
     """The connection could not be (re)established within the allowed attempts."""
-
-
-class MessageParseError(KalshiWebSocketError):
-    """A data message does not match its channel's documented shape."""
-
-
-# -- subscriptions -----------------------------------------------------------------------------
-
-
-class Subscription(BaseModel):
-    """Channels to subscribe, optionally restricted to some markets.
-
-    ``orderbook_delta`` needs market tickers; ``fill``, ``user_orders``, ``market_positions``,
-    ``ticker``, ``trade`` and ``market_lifecycle_v2`` may omit them (all markets).
-    """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    channels: tuple[str, ...] = Field(min_length=1)
-    market_tickers: tuple[str, ...] | None = None
-
-    @field_validator("channels")
-    @classmethod
-    def _channels_named(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        if any(not channel for channel in value):
-            raise ValueError("channel names must be non-empty")
-        return value
-
-    def params(self) -> dict[str, Any]:
-        """The ``params`` object of the subscribe command."""
-        params: dict[str, Any] = {"channels": list(self.channels)}
-        if self.market_tickers is not None:
-            params["market_tickers"] = list(self.market_tickers)
-        return params
-
-
-# -- events ------------------------------------------------------------------------------------
-
-
-class WsEvent(BaseModel):
-    """Base of every event :meth:`KalshiWebSocket.events` yields."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    droppable: ClassVar[bool] = False
-    """Whether the queue may evict this kind of event when the consumer is slow."""
-
-
-def _timestamp(msg: Mapping[str, Any]) -> datetime | None:
-    """The message time: ``ts_ms`` (ms), else ``ts`` (seconds, ms, or an ISO string)."""
-    value = msg.get("ts_ms")
-    if isinstance(value, int) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value / 1000, UTC)
-    value = msg.get("ts")
-    if value is None or value == "":
-        return None
-    if isinstance(value, int) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value / 1000 if value > 10**11 else value, UTC)
-    if isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
-            raise MessageParseError(f"ts {value!r} is not an ISO timestamp") from None
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-    raise MessageParseError(f"ts {value!r} is not a timestamp")
-
-
-def _seconds(msg: Mapping[str, Any], name: str) -> datetime | None:
-    value = msg.get(name)
-    if value is None:
-        return None
-    if isinstance(value, int) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value, UTC)
-    raise MessageParseError(f"{name} {value!r} is not a Unix time in seconds")
-
-
-def _text(msg: Mapping[str, Any], *names: str, required: bool = False) -> str | None:
-    for name in names:
-        value = msg.get(name)
-        if isinstance(value, str) and value:
-            return value
-    if required:
-        raise MessageParseError(f"missing {' / '.join(names)}")
-    return None
-
-
-def _required(value: Decimal | None, name: str) -> Decimal:
-    if value is None:
-        raise MessageParseError(f"missing {name}")
-    return value
-
-
-def _legacy_money(msg: Mapping[str, Any], name: str, legacy_places: int) -> Decimal | None:
-    """``name_dollars`` as dollars, else the legacy integer ``name`` in 10**-places dollars."""
-    value = msg.get(f"{name}_dollars")
-    if value is not None and value != "":
-        return to_decimal(value, f"{name}_dollars")
-    value = msg.get(name)
-    if isinstance(value, int) and not isinstance(value, bool):
-        return Decimal(value).scaleb(-legacy_places)
-    return None if value is None or value == "" else to_decimal(value, name)
-
-
-class ConnectionStatus(WsEvent):
-    """The connection came up (subscriptions are being sent) or went down."""
-
-    state: Literal["connected", "disconnected"]
-    attempt: int = 0
-    detail: str = ""
-
-
-class BookUpdate(WsEvent):
-    """The book of ``market_ticker`` changed; read it with :meth:`KalshiWebSocket.book`."""
-
-    droppable: ClassVar[bool] = True
-
-    market_ticker: str
-    kind: Literal["snapshot", "delta"]
-    sid: int
-    seq: int
-    side: Literal["yes", "no"] | None = None
-    price: Decimal | None = None
-    delta: Decimal | None = None
-    client_order_id: str | None = None
-
-
-class BookInvalidated(WsEvent):
-    """These markets' books were dropped; they come back with the next snapshots."""
-
-    market_tickers: tuple[str, ...]
-    reason: str
-
-
-class TickerUpdate(WsEvent):
-    """``ticker`` channel: top of book, last price, volume, open interest (dollars, contracts)."""
-
-    droppable: ClassVar[bool] = True
-
-    market_ticker: str
-    market_id: str | None = None
-    price: Decimal | None = None
-    yes_bid: Decimal | None = None
-    yes_ask: Decimal | None = None
-    yes_bid_size: Decimal | None = None
-    yes_ask_size: Decimal | None = None
-    last_trade_size: Decimal | None = None
-    volume: Decimal | None = None
-    open_interest: Decimal | None = None
-    ts: datetime | None = None
-
-    @classmethod
-    def from_wire(cls, msg: Mapping[str, Any]) -> Self:
-        """Parse a ``ticker`` message body (fixed-point or legacy integer cents)."""
-        return cls(
-            market_ticker=_text(msg, "market_ticker", required=True),
-            market_id=_text(msg, "market_id"),
-            price=money(msg, "price"),
-            yes_bid=money(msg, "yes_bid"),
-            yes_ask=money(msg, "yes_ask"),
-            yes_bid_size=count(msg, "yes_bid_size"),
-            yes_ask_size=count(msg, "yes_ask_size"),
-            last_trade_size=count(msg, "last_trade_size"),
-            volume=count(msg, "volume"),
-            open_interest=count(msg, "open_interest"),
-            ts=_timestamp(msg),
-        )
-
-
-class TradeEvent(WsEvent):
-    """``trade`` channel: a public trade print."""
-
-    droppable: ClassVar[bool] = True
-
-    trade_id: str | None = None
-    market_ticker: str
-    yes_price: Decimal
-    no_price: Decimal | None = None
-    count: Decimal
-    taker_side: str | None = None
-    ts: datetime | None = None
-
-    @classmethod
-    def from_wire(cls, msg: Mapping[str, Any]) -> Self:
-        """Parse a ``trade`` message body (fixed-point or legacy integer cents)."""
-        return cls(
-            trade_id=_text(msg, "trade_id"),
-            market_ticker=_text(msg, "market_ticker", required=True),
-            yes_price=_required(money(msg, "yes_price"), "yes_price_dollars"),
-            no_price=money(msg, "no_price"),
-            count=_required(count(msg, "count"), "count_fp"),
-            taker_side=_text(msg, "taker_outcome_side", "taker_side"),
-            ts=_timestamp(msg),
-        )
-
-
-class FillEvent(WsEvent):
-    """``fill`` channel: one execution of one of our orders. Never dropped."""
-
-    trade_id: str
-    order_id: str
-    client_order_id: str | None = None
-    market_ticker: str
-    is_taker: bool
-    side: str | None = None
-    action: str | None = None
-    outcome_side: str | None = None
-    book_side: str | None = None
-    yes_price: Decimal
-    count: Decimal
-    fee: Decimal | None = None
-    post_position: Decimal | None = None
-    ts: datetime | None = None
-
-    @classmethod
-    def from_wire(cls, msg: Mapping[str, Any]) -> Self:
-        """Parse a ``fill`` message body (fixed-point or legacy integer cents)."""
-        is_taker = msg.get("is_taker")
-        if not isinstance(is_taker, bool):
-            raise MessageParseError(f"is_taker {is_taker!r} is not a boolean")
-        return cls(
-            trade_id=_text(msg, "trade_id", required=True),
-            order_id=_text(msg, "order_id", required=True),
-            client_order_id=_text(msg, "client_order_id"),
-            market_ticker=_text(msg, "market_ticker", "ticker", required=True),
-            is_taker=is_taker,
-            side=_text(msg, "side", "purchased_side"),
-            action=_text(msg, "action"),
-            outcome_side=_text(msg, "outcome_side"),
-            book_side=_text(msg, "book_side"),
-            yes_price=_required(money(msg, "yes_price"), "yes_price_dollars"),
-            count=_required(count(msg, "count"), "count_fp"),
-            fee=money(msg, "fee_cost"),
-            post_position=count(msg, "post_position"),
-            ts=_timestamp(msg),
-        )
-
-
-class UserOrderEvent(WsEvent):
-    """``user_orders`` channel (message type ``user_order``): an order created or updated."""
-
-    order_id: str
-    client_order_id: str | None = None
-    market_ticker: str
-    status: str
-    side: str | None = None
-    action: str | None = None
-    outcome_side: str | None = None
-    book_side: str | None = None
-    yes_price: Decimal | None = None
-    initial_count: Decimal | None = None
-    fill_count: Decimal | None = None
-    remaining_count: Decimal | None = None
-    taker_fees: Decimal | None = None
-    maker_fees: Decimal | None = None
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
-
-    @classmethod
-    def from_wire(cls, msg: Mapping[str, Any]) -> Self:
-        """Parse a ``user_order`` message body."""
-
-        def ms(name: str) -> datetime | None:
-            value = msg.get(name)
-            if isinstance(value, int) and not isinstance(value, bool):
-                return datetime.fromtimestamp(value / 1000, UTC)
-            return None
-
-        return cls(
-            order_id=_text(msg, "order_id", required=True),
-            client_order_id=_text(msg, "client_order_id"),
-            market_ticker=_text(msg, "ticker", "market_ticker", required=True),
-            status=_text(msg, "status", required=True),
-            side=_text(msg, "side"),
-            action=_text(msg, "action"),
-            outcome_side=_text(msg, "outcome_side"),
-            book_side=_text(msg, "book_side"),
-            yes_price=money(msg, "yes_price"),
-            initial_count=count(msg, "initial_count"),
-            fill_count=count(msg, "fill_count"),
-            remaining_count=count(msg, "remaining_count"),
-            taker_fees=money(msg, "taker_fees"),
-            maker_fees=money(msg, "maker_fees"),
-            created_at=ms("created_ts_ms"),
-            updated_at=ms("last_updated_ts_ms") or ms("updated_ts_ms"),
-        )
-
-
-class MarketPositionEvent(WsEvent):
-    """``market_positions`` channel (type ``market_position``): our position in one market.
-
-    ``position`` > 0 is YES contracts, < 0 NO contracts. Legacy integer money fields are
-    centi-cents (1/10,000 dollar).
-    """
-
-    market_ticker: str
-    position: Decimal
-    position_cost: Decimal | None = None
-    realized_pnl: Decimal | None = None
-    fees_paid: Decimal | None = None
-    position_fee_cost: Decimal | None = None
-    volume: Decimal | None = None
-
-    @classmethod
-    def from_wire(cls, msg: Mapping[str, Any]) -> Self:
-        """Parse a ``market_position`` message body."""
-        return cls(
-            market_ticker=_text(msg, "market_ticker", "ticker", required=True),
-            position=_required(count(msg, "position"), "position_fp"),
-            position_cost=_legacy_money(msg, "position_cost", _CENTI_CENTS),
-            realized_pnl=_legacy_money(msg, "realized_pnl", _CENTI_CENTS),
-            fees_paid=_legacy_money(msg, "fees_paid", _CENTI_CENTS),
-            position_fee_cost=_legacy_money(msg, "position_fee_cost", _CENTI_CENTS),
-            volume=count(msg, "volume"),
-        )
-
-
-class MarketLifecycleEvent(WsEvent):
-    """``market_lifecycle_v2`` channel: a market was created, opened, paused, closed, settled."""
-
-    market_ticker: str
-    event_type: str
-    open_ts: datetime | None = None
-    close_ts: datetime | None = None
-    determination_ts: datetime | None = None
-    settled_ts: datetime | None = None
-    result: str | None = None
-    settlement_value: Decimal | None = None
-    is_deactivated: bool | None = None
-
-    @classmethod
-    def from_wire(cls, msg: Mapping[str, Any]) -> Self:
-        """Parse a ``market_lifecycle_v2`` message body."""
-        deactivated = msg.get("is_deactivated")
-        return cls(
-            market_ticker=_text(msg, "market_ticker", required=True),
-            event_type=_text(msg, "event_type", required=True),
-            open_ts=_seconds(msg, "open_ts"),
-            close_ts=_seconds(msg, "close_ts"),
-            determination_ts=_seconds(msg, "determination_ts"),
-            settled_ts=_seconds(msg, "settled_ts"),
-            result=_text(msg, "result"),
-            settlement_value=money(msg, "settlement_value"),
-            is_deactivated=deactivated if isinstance(deactivated, bool) else None,
-        )
-
-
-class EventLifecycleEvent(WsEvent):
-    """``event_lifecycle`` (on the ``market_lifecycle_v2`` channel): an event was created."""
-
-    event_ticker: str
-    series_ticker: str | None = None
-    title: str | None = None
-    sub_title: str | None = None
-
-    @classmethod
-    def from_wire(cls, msg: Mapping[str, Any]) -> Self:
-        """Parse an ``event_lifecycle`` message body."""
-        return cls(
-            event_ticker=_text(msg, "event_ticker", required=True),
-            series_ticker=_text(msg, "series_ticker"),
-            title=_text(msg, "title"),
-            sub_title=_text(msg, "sub_title"),
-        )
-
-
-class ServerError(WsEvent):
-    """The server answered a command with ``{"type": "error"}``."""
-
-    code: int | None = None
-    message: str = ""
-    command_id: int | None = None
-    sid: int | None = None
-
-
-class UnparsedMessage(WsEvent):
-    """A private or lifecycle message that did not match its schema (kept, never dropped)."""
-
-    message_type: str
-    error: str
-    raw: str
-
-
-_PARSERS: dict[str, Callable[[Mapping[str, Any]], WsEvent]] = {
-    "ticker": TickerUpdate.from_wire,
-    "trade": TradeEvent.from_wire,
-    "fill": FillEvent.from_wire,
-    "user_order": UserOrderEvent.from_wire,
-    "user_orders": UserOrderEvent.from_wire,
-    "market_position": MarketPositionEvent.from_wire,
-    "market_positions": MarketPositionEvent.from_wire,
-    "market_lifecycle_v2": MarketLifecycleEvent.from_wire,
-    "event_lifecycle": EventLifecycleEvent.from_wire,
-}
-_CONTROL = frozenset({"subscribed", "unsubscribed", "ok", "error", "list_subscriptions"})
-
-
-def parse_event(message: Mapping[str, Any]) -> WsEvent | None:
-    """The typed event of one non-book data message, None for other message types.
-
-    Raises:
-        MessageParseError: If the message body does not match its type's shape.
-    """
-    kind = message.get("type")
-    parser = _PARSERS.get(kind) if isinstance(kind, str) else None
-    if parser is None:
-        return None
-    msg = message.get("msg")
-    if not isinstance(msg, Mapping):
-        raise MessageParseError(f"{message.get('type')}: msg is not an object")
-    try:
-        return parser(msg)
-    except MessageParseError:
-        raise
-    except ValueError as exc:  # pydantic.ValidationError and the decimal helpers
-        raise MessageParseError(f"{message.get('type')}: {exc}") from None
-
-
-# -- queue -------------------------------------------------------------------------------------
-
-
-class _QueueClosed(Exception):
-    pass
-
-
-class _EventQueue:
-    """Bounded FIFO of events with the drop/block policy described in the module docstring."""
-
-    def __init__(self, maxsize: int, overflow_timeout: float, stats: WsStats) -> None:
-        self._items: deque[tuple[WsEvent, bool]] = deque()
-        self._maxsize = maxsize
-        self._overflow_timeout = overflow_timeout
-        self._not_empty = asyncio.Event()
-        self._not_full = asyncio.Event()
-        self._closed = False
-        self._stats = stats
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def _drop(self, event: WsEvent) -> None:
-        name = type(event).__name__
-        dropped = self._stats.dropped
-        dropped[name] = dropped.get(name, 0) + 1
-
-    def _evict(self) -> bool:
-        items = self._items
-        for index, (event, droppable) in enumerate(items):
-            if droppable:
-                del items[index]
-                self._drop(event)
-                return True
-        return False
-
-    def _append(self, event: WsEvent, droppable: bool) -> None:
-        self._items.append((event, droppable))
-        if len(self._items) > self._stats.queue_high_water:
-            self._stats.queue_high_water = len(self._items)
-        self._not_empty.set()
-
-    def put_droppable(self, event: WsEvent) -> None:
-        """Queue market data; when full, evict the oldest droppable event (or drop this one)."""
-        if self._closed:
-            return
-        if len(self._items) >= self._maxsize and not self._evict():
-            self._drop(event)
-            return
-        self._append(event, True)
-
-    async def put(self, event: WsEvent) -> None:
-        """Queue an event that must not be lost; blocks up to ``overflow_timeout`` when full.
-
-        Raises:
-            EventQueueOverflow: If no room appeared in time.
-        """
-        if self._closed:
-            return
-        if len(self._items) >= self._maxsize and not self._evict():
-            try:
-                async with asyncio.timeout(self._overflow_timeout):
-                    while len(self._items) >= self._maxsize:
-                        self._not_full.clear()
-                        await self._not_full.wait()
-            except TimeoutError:
-                raise EventQueueOverflow(
-                    f"event queue full ({self._maxsize}) of non-droppable events for "
-                    f"{self._overflow_timeout}s; cannot queue {type(event).__name__}"
-                ) from None
-        self._append(event, False)
-
-    async def get(self) -> WsEvent:
-        """The next event; raises ``_QueueClosed`` once closed and empty."""
-        while not self._items:
-            if self._closed:
-                raise _QueueClosed
-            self._not_empty.clear()
-            await self._not_empty.wait()
-        event, _ = self._items.popleft()
-        self._not_full.set()
-        return event
-
-    def close(self) -> None:
-        """No more events; readers drain what is queued, then stop."""
-        self._closed = True
-        self._not_empty.set()
-
-
-# -- client ------------------------------------------------------------------------------------
 
 
 def backoff_delay(
@@ -621,31 +85,6 @@ def backoff_delay(
     """
     base = min(maximum, initial * factor ** min(max(attempt - 1, 0), 64))
     return base * (1.0 - jitter * rng())
-
-
-@dataclass
-class WsStats:
-    """Counters of one client (cumulative over reconnects).
-
-    Attributes:
-        connects: Successful handshakes.
-        messages: Messages received.
-        book_messages: Snapshots and deltas applied to the local books.
-        gaps: ``seq`` gaps detected on book subscriptions.
-        resyncs: Book subscriptions re-subscribed (gaps and other invalid books).
-        dropped: Droppable events discarded by the queue, by event class name.
-        unknown: Messages of unknown type, by type.
-        queue_high_water: Largest queue length seen.
-    """
-
-    connects: int = 0
-    messages: int = 0
-    book_messages: int = 0
-    gaps: int = 0
-    resyncs: int = 0
-    dropped: dict[str, int] = field(default_factory=dict)
-    unknown: dict[str, int] = field(default_factory=dict)
-    queue_high_water: int = 0
 
 
 @dataclass(frozen=True)
@@ -732,7 +171,7 @@ class KalshiWebSocket:
         self._rng = rng
         self._clock_ms = clock_ms or (lambda: int(time.time() * 1000))
         self.stats = WsStats()
-        self._queue = _EventQueue(queue_size, overflow_timeout, self.stats)
+        self._queue = EventQueue(queue_size, overflow_timeout, self.stats)
         self._keeper = BookKeeper()
         self._ws: ClientConnection | None = None
         self._task: asyncio.Task[None] | None = None
@@ -781,7 +220,7 @@ class KalshiWebSocket:
         while True:
             try:
                 event = await self._queue.get()
-            except _QueueClosed:
+            except QueueClosed:
                 if self._error is not None:
                     raise self._error from None
                 return
@@ -935,7 +374,7 @@ class KalshiWebSocket:
             kind = repr(kind)
         if kind == "orderbook_delta" or kind == "orderbook_snapshot":
             await self._handle_book(ws, message)
-        elif kind in _PARSERS:
+        elif kind in EVENT_TYPES:
             try:
                 event = parse_event(message)
             except MessageParseError as exc:
@@ -948,7 +387,7 @@ class KalshiWebSocket:
                 event = UnparsedMessage(message_type=kind, error=str(exc), raw=json.dumps(message))
             if event is not None:
                 await self._emit(event)
-        elif kind in _CONTROL:
+        elif kind in CONTROL_TYPES:
             await self._handle_control(message)
         else:
             self.stats.unknown[kind] = self.stats.unknown.get(kind, 0) + 1
