@@ -23,6 +23,17 @@ def realdata_dir() -> Path:
     return require_realdata()
 
 
+@pytest.fixture(autouse=True)
+def _settings_from_a_clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Settings read the process environment: a developer's shell (or the Makefile's
+    ``WEATHER_TRADER_HOME``) must not change what a test sees."""
+    from api.settings import ApiSettings
+    from weather_trader.settings import Settings
+
+    for var in {**Settings.env_vars(), **ApiSettings.env_vars()}:
+        monkeypatch.delenv(var, raising=False)
+
+
 POSTGRES_URL_ENV = "WEATHER_TRADER_TEST_POSTGRES_URL"
 DATABASE_BACKENDS = ["sqlite", *(["postgres"] if os.environ.get(POSTGRES_URL_ENV) else [])]
 

@@ -58,7 +58,9 @@ def test_module_definitions_are_loadable() -> None:
 
 
 def test_definitions_for_explicit_settings_are_loadable(tmp_path: Path) -> None:
-    settings = Settings(home=tmp_path, database_url=f"sqlite:///{tmp_path / 'x.db'}")
+    settings = Settings.from_env(
+        {"WEATHER_TRADER_HOME": str(tmp_path), "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"}
+    )
     built = build_definitions(settings)
     dg.Definitions.validate_loadable(built)
     assert set(built.resources) == RESOURCES

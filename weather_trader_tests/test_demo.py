@@ -36,7 +36,7 @@ def restore_dagster_home(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_demo_runs_the_whole_loop_and_prints_a_row_per_city(
     tmp_path: Path, restore_dagster_home: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    settings = Settings(home=tmp_path / "home")
+    settings = Settings.from_env({"WEATHER_TRADER_HOME": str(tmp_path / "home")})
 
     assert run_demo(settings, days=2, history_days=40) == 0
 
@@ -82,7 +82,13 @@ def test_demo_runs_the_whole_loop_and_prints_a_row_per_city(
 
 
 def test_demo_refuses_other_modes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    settings = Settings(mode="paper", user_agent="wt (ops@example.com)", home=tmp_path / "home")
+    settings = Settings.from_env(
+        {
+            "WEATHER_TRADER_MODE": "paper",
+            "WEATHER_TRADER_USER_AGENT": "wt (ops@example.com)",
+            "WEATHER_TRADER_HOME": str(tmp_path / "home"),
+        }
+    )
     assert run_demo(settings, days=2, history_days=40) == 2
     assert "WEATHER_TRADER_MODE" in capsys.readouterr().out
     assert not (tmp_path / "home").exists()

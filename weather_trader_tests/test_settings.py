@@ -71,7 +71,6 @@ FREE_TEXT = {
 
 def test_defaults() -> None:
     s = Settings.from_env({})
-    assert s == Settings()
     assert (s.mode, s.home, s.database_url, s.dagster_postgres_url) == (
         "sim",
         Path(".weather_trader"),
@@ -108,7 +107,7 @@ def test_each_variable_is_parsed(var: str) -> None:
     field = ENV_VARS[var]
     value = getattr(Settings.from_env({var: raw, **NEEDS.get(var, {})}), field)
     assert value == expected
-    assert value != getattr(Settings(), field)
+    assert value != getattr(Settings.from_env({}), field)
 
 
 def test_all_variables_together() -> None:
@@ -119,7 +118,7 @@ def test_all_variables_together() -> None:
 
 
 def test_empty_variables_count_as_unset() -> None:
-    assert Settings.from_env(dict.fromkeys(ENV_VARS, "")) == Settings()
+    assert Settings.from_env(dict.fromkeys(ENV_VARS, "")) == Settings.from_env({})
 
 
 def test_from_env_reads_the_process_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -155,7 +154,7 @@ def test_real_modes_need_a_contact_and_trading_modes_a_key() -> None:
     assert live.resolved_kalshi_api_url == "https://api.elections.kalshi.com/trade-api/v2"
     demo = Settings.from_env({"WEATHER_TRADER_MODE": "demo", **agent, **key})
     assert demo.resolved_kalshi_api_url == "https://demo-api.kalshi.co/trade-api/v2"
-    assert Settings().resolved_kalshi_api_url is None  # sim: the in-process market
+    assert Settings.from_env({}).resolved_kalshi_api_url is None  # sim: the in-process market
 
 
 def test_secrets_never_show_in_a_repr() -> None:
@@ -169,18 +168,21 @@ def test_secrets_never_show_in_a_repr() -> None:
 
 def test_settings_are_frozen_and_closed() -> None:
     with pytest.raises(ValidationError):
-        Settings().mode = "live"  # type: ignore[misc]
+        Settings.from_env({}).mode = "live"  # type: ignore[misc]
     with pytest.raises(ValidationError):
         Settings(unknown=1)  # type: ignore[call-arg]
 
 
 def test_derived_paths(tmp_path: Path) -> None:
-    s = Settings(home=tmp_path / "wt")
+    s = Settings.from_env({"WEATHER_TRADER_HOME": str(tmp_path / "wt")})
     assert s.resolved_home == (tmp_path / "wt").resolve()
     assert s.dagster_home == s.resolved_home / "dagster"
     assert s.model_store == s.resolved_home / "models"
     assert s.resolved_database_url == f"sqlite:///{s.resolved_home / 'weather_trader.db'}"
-    assert Settings(database_url="postgresql://x/y").resolved_database_url == "postgresql://x/y"
+    assert (
+        Settings.from_env({"DATABASE_URL": "postgresql://x/y"}).resolved_database_url
+        == "postgresql://x/y"
+    )
 
 
 # -- the home folder and Dagster's instance --------------------------------------------------------
@@ -201,7 +203,7 @@ def tiny() -> int:
 def test_prepare_home_uses_sqlite_storage_by_default(
     tmp_path: Path, dagster_home_env: None
 ) -> None:
-    settings = Settings(home=tmp_path / "home")
+    settings = Settings.from_env({"WEATHER_TRADER_HOME": str(tmp_path / "home")})
 
     dagster_home = prepare_home(settings)
 
@@ -220,7 +222,7 @@ def test_prepare_home_uses_sqlite_storage_by_default(
 
 
 def test_prepare_home_is_repeatable(tmp_path: Path, dagster_home_env: None) -> None:
-    settings = Settings(home=tmp_path / "home")
+    settings = Settings.from_env({"WEATHER_TRADER_HOME": str(tmp_path / "home")})
     first = prepare_home(settings)
     (settings.model_store / "keep.json").write_text("{}")
     assert prepare_home(settings) == first
@@ -231,7 +233,9 @@ def test_prepare_home_writes_postgres_storage_when_configured(
     tmp_path: Path, dagster_home_env: None
 ) -> None:
     url = "postgresql://dagster:s3cret@db.example:5432/dagster"
-    settings = Settings(home=tmp_path / "home", dagster_postgres_url=url)
+    settings = Settings.from_env(
+        {"WEATHER_TRADER_HOME": str(tmp_path / "home"), "WEATHER_TRADER_DAGSTER_POSTGRES_URL": url}
+    )
 
     text = (prepare_home(settings) / "dagster.yaml").read_text()
 

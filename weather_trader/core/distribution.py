@@ -7,12 +7,15 @@ X rounded to the nearest degree, which :mod:`weather_trader.core.brackets` handl
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, overload, runtime_checkable
 
 import numpy as np
 from scipy.special import ndtr
 from scipy.stats import norm
+
+from weather_trader.core.cities import Kind
 
 
 class DistributionError(ValueError):
@@ -93,6 +96,30 @@ class NormalTemperature:
     def sample(self, rng: np.random.Generator, size: int | None = None) -> float | np.ndarray:
         """Draw temperature(s) with the caller's generator (keeps simulations reproducible)."""
         return rng.normal(self.mu, self.sigma, size=size)
+
+
+@dataclass(frozen=True)
+class ObservedBounds:
+    """What the climate day observed so far rules out.
+
+    Attributes:
+        floor: Running maximum so far: the day's high cannot end below it.
+        cap: Running minimum so far: the day's low cannot end above it.
+    """
+
+    floor: float | None = None
+    cap: float | None = None
+
+
+def observed_bounds(kind: Kind, observed_f: Sequence[float]) -> ObservedBounds:
+    """The bound the observations so far put on the day's ``kind`` (none before any)."""
+    if not observed_f:
+        return ObservedBounds()
+    return (
+        ObservedBounds(floor=max(observed_f))
+        if kind == "high"
+        else ObservedBounds(cap=min(observed_f))
+    )
 
 
 @dataclass(frozen=True)

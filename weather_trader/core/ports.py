@@ -77,6 +77,6 @@ class MarketData(Protocol):
 class Broker(Protocol):
     """Places orders; idempotent by ``client_order_id``."""
 
-    def place(self, order: OrderRequest, book: MarketSnapshot, at: datetime) -> OrderResult:
+    def place(self, order: OrderRequest, book: MarketSnapshot, as_of: datetime) -> OrderResult:
         """Submit ``order``; ``book`` is the latest snapshot (the paper broker fills against it)."""
         ...

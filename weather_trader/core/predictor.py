@@ -105,6 +105,12 @@ class TrainingMetrics(BaseModel):
     mae_corrected: float
     rmse_corrected: float
 
+    @property
+    def beats_baseline(self) -> bool:
+        """Whether the correction is no worse than the raw mean; a model failing this is
+        stored but never used."""
+        return self.rmse_corrected <= self.rmse_raw + 1e-9
+
 
 class PredictorParams(BaseModel):
     """Fitted predictor parameters; JSON-serialisable for the model store and asset metadata.

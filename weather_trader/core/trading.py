@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import ROUND_FLOOR, Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -208,6 +208,9 @@ def kelly_contracts(
 class RiskLimits(BaseModel):
     """Risk limits for the trading loop (dollars are Decimal).
 
+    No defaults here: the configured values come from ``weather_trader.settings``, the one
+    place that defines them.
+
     Attributes:
         max_order_cost: Largest cost + fee of one order.
         max_event_exposure: Largest money at risk in one event (cost + fee of held contracts).
@@ -221,13 +224,13 @@ class RiskLimits(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    max_order_cost: Decimal = Field(default=Decimal("50"), gt=0)
-    max_event_exposure: Decimal = Field(default=Decimal("100"), ge=0)
-    max_total_exposure: Decimal = Field(default=Decimal("500"), ge=0)
-    daily_loss_limit: Decimal = Field(default=Decimal("200"), gt=0)
-    kelly_fraction: float = Field(default=0.25, gt=0, le=1)
-    min_edge: Decimal = Field(default=Decimal("0.02"), ge=0)
-    kill_switch: bool = False
+    max_order_cost: Decimal = Field(gt=0)
+    max_event_exposure: Decimal = Field(ge=0)
+    max_total_exposure: Decimal = Field(ge=0)
+    daily_loss_limit: Decimal = Field(gt=0)
+    kelly_fraction: float = Field(gt=0, le=1)
+    min_edge: Decimal = Field(ge=0)
+    kill_switch: bool
     max_contracts_per_order: int = Field(default=100, ge=1)
 
 
@@ -302,6 +305,15 @@ class Decision:
         """Whether an order should be placed."""
         return self.reason == "taken"
 
+    def record(self) -> dict[str, object]:
+        """The stored fields (:data:`DECISION_RECORD_FIELDS`) by name."""
+        return {f: getattr(self, f) for f in DECISION_RECORD_FIELDS}
+
+    @classmethod
+    def from_record(cls, values: Mapping[str, Any]) -> Decision:
+        """The decision a stored record describes (``target`` and ``held`` are not stored)."""
+        return cls(**{f: values[f] for f in DECISION_RECORD_FIELDS})
+
     @property
     def exposure(self) -> Decimal:
         """Money put at risk by this decision (cost + fee)."""
@@ -311,6 +323,22 @@ class Decision:
     def yes_book_price(self) -> Decimal:
         """The order's price on the YES book: ``price`` for YES, ``1 - price`` for NO."""
         return self.price if self.side == "yes" else ONE - self.price
+
+
+DECISION_RECORD_FIELDS = (
+    "event_ticker",
+    "ticker",
+    "side",
+    "p_model",
+    "price",
+    "ev_per_contract",
+    "edge",
+    "count",
+    "cost",
+    "fee",
+    "reason",
+)
+"""The fields of a :class:`Decision` that are stored with it: enough to send its order again."""
 
 
 def _max_affordable(price: Decimal, budget: Decimal, n_max: int, fees: SeriesFees) -> int:
@@ -525,6 +553,15 @@ def risk_state_at(bankroll: Decimal, lots: Iterable[Lot], as_of: datetime) -> Ri
         realised_pnl_today=realised,
         held=held,
     )
+
+
+def lots_before(lots: Iterable[Lot], event_tickers: Collection[str], as_of: datetime) -> list[Lot]:
+    """The lots held when the events' decisions at ``as_of`` were made.
+
+    A re-run decides as the first run did: those events' own lots bought at or after ``as_of``
+    are the outcome of that decision, not positions held before it.
+    """
+    return [lot for lot in lots if lot.event_ticker not in event_tickers or lot.bought_at < as_of]
 
 
 def lots_from_decisions(

@@ -13,7 +13,6 @@
 import json
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 
 from dagster import (
     AssetSelection,
@@ -30,6 +29,7 @@ from dagster import (
 
 from weather_trader.core.cities import CITIES, KINDS
 from weather_trader.core.climate_day import climate_date_of
+from weather_trader.core.retrading import moved_markets
 from weather_trader.defs.partitions import city_day_key
 from weather_trader.defs.resources import (
     ClockResource,
@@ -41,8 +41,6 @@ from weather_trader.store import repo
 # dagster.yaml limits runs with the same value of this tag to one at a time, so two trading runs
 # of one city-day never decide from the same positions concurrently.
 TRADING_PARTITION_TAG = "weather_trader/trading_partition"
-# A mid-price move at least this large since the last stored book triggers a trading run.
-PRICE_MOVE_TRIGGER = Decimal("0.02")
 
 forecast_job = define_asset_job(
     "forecast_job",
@@ -136,15 +134,7 @@ def trading_sensor(
         if any(d is None for d in dists):
             continue  # nothing to trade on until the forecast run has produced a distribution
         stamp = max(d.as_of for d in dists).isoformat()
-        moved = [
-            row.ticker
-            for row in priced.itertuples(index=False)
-            if row.ticker in latest
-            and row.yes_bid is not None
-            and row.yes_ask is not None
-            and latest[row.ticker].captured_at > row.as_of
-            and abs(latest[row.ticker].mid - (row.yes_bid + row.yes_ask) / 2) >= PRICE_MOVE_TRIGGER
-        ]
+        moved = moved_markets(priced.itertuples(index=False), latest)
         if seen.get(str(key)) != stamp or moved:
             reason = "price_move" if seen.get(str(key)) == stamp else "new_distribution"
             requests.append(

@@ -1,19 +1,22 @@
-"""Dagster resources: the only place where the mode (sim, paper, demo, live) matters.
+"""Dagster resources, and the one place where the mode (sim, paper, demo, live) picks them.
 
-Assets receive the same interfaces in every mode; only the implementations behind these
-resources change.
+Assets ask for the abstract resources (``WeatherSourceResource``, ``MarketDataResource``,
+``BrokerResource``); :func:`build_resources` binds one concrete class per mode. No resource
+looks at the mode itself, and each keeps what it builds (engines, HTTP clients) on the instance.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
-from functools import cache
 from pathlib import Path
+from typing import Any
 
 from dagster import ConfigurableResource, EnvVar
+from pydantic import PrivateAttr
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
@@ -21,6 +24,7 @@ from weather_trader.core.ports import Broker, MarketData, WeatherSource
 from weather_trader.core.trading import RiskLimits
 from weather_trader.settings import Settings
 from weather_trader.sim.broker import PaperBroker
+from weather_trader.sim.exchange.clocked import ClockedBroker, ClockedMarketData, ExchangeTime
 from weather_trader.sim.exchange.control import SimExchangeControl
 from weather_trader.sim.world import build_sim
 from weather_trader.sources.kalshi.auth import KalshiCredentials
@@ -35,159 +39,209 @@ class ModeUnavailableError(RuntimeError):
     """The configured mode lacks a setting it needs (the message names it)."""
 
 
-@cache
-def _engine(url: str) -> Engine:
-    engine = make_engine(url)
-    migrate(engine)
-    return engine
-
-
 class DatabaseResource(ConfigurableResource):
     """The domain database (SQLAlchemy URL); migrated to the latest schema on first use."""
 
     url: str
+    _engine: Engine | None = PrivateAttr(default=None)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A session whose transaction commits on success and rolls back on error."""
-        with session_scope(_engine(self.url)) as session:
+        if self._engine is None:
+            self._engine = make_engine(self.url)
+            migrate(self._engine)
+        with session_scope(self._engine) as session:
             yield session
 
 
-@cache
-def _live_weather(user_agent: str, open_meteo_api_key: str | None) -> LiveWeatherSource:
-    # One set of HTTP clients per process: connections and the NWS /points cache are reused.
-    return LiveWeatherSource.from_settings(user_agent, open_meteo_api_key)
+# -- weather --------------------------------------------------------------------------------------
 
 
-class WeatherSourceResource(ConfigurableResource):
-    """Forecasts, observations and climate reports: the sim world, or NWS, Open-Meteo, IEM and
-    METARs in the other modes."""
+class WeatherSourceResource(ConfigurableResource, ABC):
+    """Forecasts, observations and climate reports."""
 
-    mode: str = "sim"
-    sim_seed: int = 7
-    user_agent: str = ""
-    open_meteo_api_key: str | None = None
+    @abstractmethod
+    def client(self) -> WeatherSource:
+        """The weather source."""
+
+
+class SimWeatherResource(WeatherSourceResource):
+    """The offline world's weather (sim mode)."""
+
+    sim_seed: int
 
     def client(self) -> WeatherSource:
-        """The weather source for the configured mode."""
-        if self.mode == "sim":
-            return build_sim(self.sim_seed)[0]
-        return _live_weather(self.user_agent, self.open_meteo_api_key or None)
+        """The sim world's weather source for the seed."""
+        return build_sim(self.sim_seed)[0]
 
 
-class _KalshiConnection(ConfigurableResource):
-    """Where Kalshi is: its REST base and the API key (the private key stays in its file).
+class LiveWeatherResource(WeatherSourceResource):
+    """NWS, Open-Meteo, IEM and METARs (paper, demo and live modes)."""
 
-    Unset ``api_url`` in sim mode means the in-process simulated market; set, the local
-    exchange (``weather-trader exchange serve``) is reached over HTTP like the real one.
+    user_agent: str
+    open_meteo_api_key: str | None = None
+    _source: LiveWeatherSource | None = PrivateAttr(default=None)
+
+    def client(self) -> WeatherSource:
+        """One source per resource: connections and the NWS /points cache are reused."""
+        if self._source is None:
+            self._source = LiveWeatherSource.from_settings(
+                self.user_agent, self.open_meteo_api_key or None
+            )
+        return self._source
+
+
+# -- Kalshi ---------------------------------------------------------------------------------------
+
+
+class KalshiApiResource(ConfigurableResource):
+    """Where Kalshi is (real, its demo, or the local exchange) and the API key.
+
+    The private key stays in its file; its passphrase is read from the environment at run time.
     """
 
-    mode: str = "sim"
-    api_url: str | None = None
+    api_url: str
     key_id: str | None = None
     private_key_path: str | None = None
     private_key_passphrase: str | None = None
+    _clients: dict[bool, KalshiClient] = PrivateAttr(default_factory=dict)
 
-    def over_http(self) -> bool:
-        """True when orders and books go through the Kalshi client."""
-        return self.mode != "sim" or self.api_url is not None
+    @property
+    def has_key(self) -> bool:
+        """Whether requests can be signed."""
+        return bool(self.key_id and self.private_key_path)
 
-    def kalshi_client(self, signed: bool) -> KalshiClient:
+    def rest(self, signed: bool) -> KalshiClient:
         """The REST client; ``signed`` ones need the key (orders, the portfolio)."""
-        if self.api_url is None:
-            raise ModeUnavailableError(f"WEATHER_TRADER_MODE={self.mode!r} needs KALSHI_API_URL")
-        if not signed:
-            return _kalshi_client(self.api_url, None, None, None)
-        if not (self.key_id and self.private_key_path):
+        if signed and not self.has_key:
             raise ModeUnavailableError(
                 "trading through Kalshi needs KALSHI_KEY_ID and KALSHI_PRIVATE_KEY_PATH "
                 "(for the local exchange: weather-trader exchange create-key)"
             )
-        return _kalshi_client(
-            self.api_url, self.key_id, self.private_key_path, self.private_key_passphrase
-        )
-
-    def sim_clock(self) -> Callable[[datetime], None] | None:
-        """The local exchange's clock setter in sim mode (replays wind it); None otherwise."""
-        if self.mode != "sim" or self.api_url is None:
-            return None
-        return _sim_control(self.api_url).sync_clock
-
-
-@cache
-def _kalshi_client(
-    url: str, key_id: str | None, key_path: str | None, passphrase: str | None
-) -> KalshiClient:
-    credentials = None
-    if key_id and key_path:
-        credentials = KalshiCredentials.from_file(key_id, key_path, passphrase)
-    return KalshiClient(url, credentials)
+        if signed not in self._clients:
+            credentials = None
+            if signed:
+                credentials = KalshiCredentials.from_file(
+                    self.key_id, self.private_key_path, self.private_key_passphrase
+                )
+            self._clients[signed] = KalshiClient(self.api_url, credentials)
+        return self._clients[signed]
 
 
-@cache
-def _sim_control(url: str) -> SimExchangeControl:
-    return SimExchangeControl(url)
-
-
-class MarketDataResource(_KalshiConnection):
+class MarketDataResource(ConfigurableResource, ABC):
     """Bracket markets and their order books."""
 
-    sim_seed: int = 7
+    @abstractmethod
+    def client(self) -> MarketData:
+        """The market data port."""
+
+
+class SimMarketDataResource(MarketDataResource):
+    """The offline world's crowd-quoted market, in process (sim mode without an exchange)."""
+
+    sim_seed: int
 
     def client(self) -> MarketData:
-        """The market data feed for the configured mode."""
-        if not self.over_http():
-            return build_sim(self.sim_seed)[1]
-        # Market data is public: signed when a key is set, else anonymous (paper mode).
-        signed = bool(self.key_id and self.private_key_path)
-        return KalshiMarketData(self.kalshi_client(signed), set_clock=self.sim_clock())
+        """The sim world's market for the seed."""
+        return build_sim(self.sim_seed)[1]
 
 
-@cache
-def _paper_broker() -> PaperBroker:
-    return PaperBroker()
+class KalshiMarketDataResource(MarketDataResource):
+    """Kalshi's markets (paper, demo and live modes); signed when a key is set."""
+
+    kalshi: KalshiApiResource
+
+    def client(self) -> MarketData:
+        """The Kalshi adapter over the REST client."""
+        return KalshiMarketData(self.kalshi.rest(signed=self.kalshi.has_key))
 
 
-class BrokerResource(_KalshiConnection):
-    """Where orders go: a paper broker on the books it is handed (sim without an exchange,
-    and paper mode on the real books), else Kalshi's V2 orders (the local exchange in sim
-    mode, Kalshi's demo, or live)."""
+class LocalExchangeMarketDataResource(MarketDataResource):
+    """The local exchange's markets, wound to each read's instant (sim mode with an exchange)."""
+
+    kalshi: KalshiApiResource
+
+    def client(self) -> MarketData:
+        """The Kalshi adapter on the exchange's clock."""
+        time = ExchangeTime(SimExchangeControl(self.kalshi.api_url).sync_clock)
+        inner = KalshiMarketData(self.kalshi.rest(signed=self.kalshi.has_key), now=time.now)
+        return ClockedMarketData(inner, time)
+
+
+class BrokerResource(ConfigurableResource, ABC):
+    """Where orders go."""
+
+    @abstractmethod
+    def client(self) -> Broker:
+        """The broker port."""
+
+
+class PaperBrokerResource(BrokerResource):
+    """Fills locally against the books it is handed (sim without an exchange, and paper)."""
+
+    # One broker per resource: it remembers order ids and the liquidity already taken.
+    _broker: PaperBroker = PrivateAttr(default_factory=PaperBroker)
 
     def client(self) -> Broker:
-        """The broker for the configured mode."""
-        if self.mode == "paper" or not self.over_http():
-            return _paper_broker()
-        return KalshiBroker(self.kalshi_client(signed=True), set_clock=self.sim_clock())
+        """The paper broker."""
+        return self._broker
 
 
-_DEFAULTS = Settings()
+class KalshiBrokerResource(BrokerResource):
+    """Kalshi's V2 orders (demo and live modes)."""
+
+    kalshi: KalshiApiResource
+
+    def client(self) -> Broker:
+        """The Kalshi broker over a signed client."""
+        return KalshiBroker(self.kalshi.rest(signed=True))
+
+
+class LocalExchangeBrokerResource(BrokerResource):
+    """The local exchange's V2 orders, each at its decision instant (sim with an exchange)."""
+
+    kalshi: KalshiApiResource
+
+    def client(self) -> Broker:
+        """The Kalshi broker on the exchange's clock."""
+        time = ExchangeTime(SimExchangeControl(self.kalshi.api_url).sync_clock)
+        return ClockedBroker(KalshiBroker(self.kalshi.rest(signed=True)), time)
+
+
+# -- trading, clock, model store ------------------------------------------------------------------
+
+
+def _setting(name: str) -> Any:
+    """A setting's default as Dagster config holds it (money as a decimal string)."""
+    default = Settings.model_fields[name].default
+    return str(default) if isinstance(default, Decimal) else default
 
 
 class TradingConfigResource(ConfigurableResource):
-    """Bankroll, risk limits and the staleness rule for trading."""
+    """Bankroll, risk limits and the staleness rule for trading (defaults from Settings)."""
 
-    # Defaults come from Settings, the one place they are defined.
-    bankroll: str = str(_DEFAULTS.bankroll)
-    kelly_fraction: str = str(_DEFAULTS.kelly_fraction)
-    min_edge: str = str(_DEFAULTS.min_edge)
-    max_order_cost: str = str(_DEFAULTS.max_order_cost)
-    max_event_exposure: str = str(_DEFAULTS.max_event_exposure)
-    max_total_exposure: str = str(_DEFAULTS.max_total_exposure)
-    daily_loss_limit: str = str(_DEFAULTS.daily_loss_limit)
-    kill_switch: bool = _DEFAULTS.kill_switch
-    max_forecast_age_hours: float = _DEFAULTS.max_forecast_age_hours
+    bankroll: str = _setting("bankroll")
+    kelly_fraction: str = _setting("kelly_fraction")
+    min_edge: str = _setting("min_edge")
+    max_order_cost: str = _setting("max_order_cost")
+    max_event_exposure: str = _setting("max_event_exposure")
+    max_total_exposure: str = _setting("max_total_exposure")
+    daily_loss_limit: str = _setting("daily_loss_limit")
+    kill_switch: bool = _setting("kill_switch")
+    max_forecast_age_hours: float = _setting("max_forecast_age_hours")
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> TradingConfigResource:
+        """The resource holding ``settings``' values of its fields."""
+        values = {name: getattr(settings, name) for name in cls.model_fields}
+        return cls(**{k: str(v) if isinstance(v, Decimal) else v for k, v in values.items()})
 
     def limits(self) -> RiskLimits:
         """The risk limits as the trading rule takes them."""
+        own = type(self).model_fields
         return RiskLimits(
-            kelly_fraction=Decimal(self.kelly_fraction),
-            min_edge=Decimal(self.min_edge),
-            max_order_cost=Decimal(self.max_order_cost),
-            max_event_exposure=Decimal(self.max_event_exposure),
-            max_total_exposure=Decimal(self.max_total_exposure),
-            daily_loss_limit=Decimal(self.daily_loss_limit),
-            kill_switch=self.kill_switch,
+            **{name: getattr(self, name) for name in RiskLimits.model_fields if name in own}
         )
 
 
@@ -222,45 +276,64 @@ class ModelStoreResource(ConfigurableResource):
         return (Path(self.path) / name / f"{version}.json").read_text()
 
 
-def build_resources(settings: Settings) -> dict[str, ConfigurableResource]:
-    """All resources for ``settings``' mode, keyed by the names the assets ask for."""
-    kalshi = dict(
-        mode=settings.mode,
-        api_url=settings.resolved_kalshi_api_url,
+# -- binding --------------------------------------------------------------------------------------
+
+
+def _kalshi_api(settings: Settings) -> KalshiApiResource:
+    url = settings.resolved_kalshi_api_url
+    assert url is not None  # every mode but in-process sim has one
+    return KalshiApiResource(
+        api_url=url,
         key_id=settings.kalshi_key_id,
         private_key_path=(
             str(settings.kalshi_private_key_path) if settings.kalshi_private_key_path else None
         ),
+        # Read from the environment at run time, so the passphrase never sits in run config.
         private_key_passphrase=(
             EnvVar("KALSHI_PRIVATE_KEY_PASSPHRASE")
             if settings.kalshi_private_key_passphrase
             else None
         ),
     )
+
+
+def _mode_resources(settings: Settings) -> dict[str, ConfigurableResource]:
+    """The weather, market data and broker resources of ``settings``' mode."""
+    if settings.mode == "sim":
+        if settings.resolved_kalshi_api_url is None:  # the fast, in-process offline world
+            return {
+                "weather": SimWeatherResource(sim_seed=settings.sim_seed),
+                "market_data": SimMarketDataResource(sim_seed=settings.sim_seed),
+                "broker": PaperBrokerResource(),
+            }
+        exchange = _kalshi_api(settings)
+        return {
+            "weather": SimWeatherResource(sim_seed=settings.sim_seed),
+            "market_data": LocalExchangeMarketDataResource(kalshi=exchange),
+            "broker": LocalExchangeBrokerResource(kalshi=exchange),
+        }
+    kalshi = _kalshi_api(settings)
+    weather = LiveWeatherResource(
+        user_agent=settings.user_agent,
+        # Read from the environment at run time, so the key never sits in run config.
+        open_meteo_api_key=EnvVar("OPEN_METEO_API_KEY") if settings.open_meteo_api_key else None,
+    )
+    broker = (
+        PaperBrokerResource() if settings.mode == "paper" else KalshiBrokerResource(kalshi=kalshi)
+    )
+    return {
+        "weather": weather,
+        "market_data": KalshiMarketDataResource(kalshi=kalshi),
+        "broker": broker,
+    }
+
+
+def build_resources(settings: Settings) -> dict[str, ConfigurableResource]:
+    """All resources for ``settings``' mode, keyed by the names the assets ask for."""
     return {
         "database": DatabaseResource(url=settings.resolved_database_url),
-        "weather": WeatherSourceResource(
-            mode=settings.mode,
-            sim_seed=settings.sim_seed,
-            user_agent=settings.user_agent,
-            # Read from the environment at run time, so the key never sits in run config.
-            open_meteo_api_key=EnvVar("OPEN_METEO_API_KEY")
-            if settings.open_meteo_api_key
-            else None,
-        ),
-        "market_data": MarketDataResource(sim_seed=settings.sim_seed, **kalshi),
-        "broker": BrokerResource(**kalshi),
-        "trading": TradingConfigResource(
-            bankroll=str(settings.bankroll),
-            kelly_fraction=str(settings.kelly_fraction),
-            min_edge=str(settings.min_edge),
-            max_order_cost=str(settings.max_order_cost),
-            max_event_exposure=str(settings.max_event_exposure),
-            max_total_exposure=str(settings.max_total_exposure),
-            daily_loss_limit=str(settings.daily_loss_limit),
-            kill_switch=settings.kill_switch,
-            max_forecast_age_hours=settings.max_forecast_age_hours,
-        ),
+        **_mode_resources(settings),
+        "trading": TradingConfigResource.from_settings(settings),
         "clock": ClockResource(),
         "model_store": ModelStoreResource(path=str(settings.model_store)),
     }

@@ -56,8 +56,8 @@ class PaperBroker:
         """Net YES contracts held in ``ticker`` (negative = NO contracts)."""
         return self._positions.get(ticker, 0)
 
-    def place(self, order: OrderRequest, book: MarketSnapshot, at: datetime) -> OrderResult:
-        """Fill ``order`` against ``book`` at time ``at``.
+    def place(self, order: OrderRequest, book: MarketSnapshot, as_of: datetime) -> OrderResult:
+        """Fill ``order`` against ``book`` at time ``as_of``.
 
         Returns:
             ``filled``; ``partially_filled`` (IOC remainder canceled); ``canceled`` (FOK not
@@ -66,7 +66,7 @@ class PaperBroker:
         """
         if order.client_order_id in self._results:
             return self._results[order.client_order_id]
-        reason = self._rejection(order, book, at)
+        reason = self._rejection(order, book, as_of)
         if reason:
             return self._remember(
                 OrderResult(
@@ -101,7 +101,7 @@ class PaperBroker:
                     price=price,
                     fee=fee,
                     is_taker=True,
-                    filled_at=at,
+                    filled_at=as_of,
                 )
             )
             ladder = "no" if order.side == "bid" else "yes"
@@ -129,7 +129,7 @@ class PaperBroker:
         self._results[result.client_order_id] = result
         return result
 
-    def _rejection(self, order: OrderRequest, book: MarketSnapshot, at: datetime) -> str:
+    def _rejection(self, order: OrderRequest, book: MarketSnapshot, as_of: datetime) -> str:
         if order.time_in_force == "good_till_canceled":
             return (
                 "good_till_canceled is not supported: the paper broker never rests orders "
@@ -139,7 +139,7 @@ class PaperBroker:
             return f"book is for {book.ticker}, order for {order.ticker}"
         if book.status != "open":
             return f"market {book.ticker} is {book.status}"
-        if at >= book.close_time:
+        if as_of >= book.close_time:
             return f"market {book.ticker} closed at {book.close_time.isoformat()}"
         if order.price % TICK != 0:
             return f"price {order.price} is not on the 1-cent grid"

@@ -25,19 +25,6 @@ class StoreError(Exception):
     """A domain-database operation failed or was asked to store inconsistent data."""
 
 
-def default_database_url(home: Path) -> str:
-    """The default database URL: a SQLite file ``weather_trader.db`` in ``home``.
-
-    Args:
-        home: The project's home folder (created if missing).
-
-    Returns:
-        A ``sqlite:///`` URL with an absolute path.
-    """
-    home.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{(home / 'weather_trader.db').resolve()}"
-
-
 def psycopg2_url(url: str) -> str:
     """``url`` with the psycopg2 driver when it names none (``postgresql://...``).
 

@@ -190,7 +190,8 @@ def replace_distribution(session: Session, dist: DistributionRecord) -> None:
             mu=dist.mu,
             sigma=dist.sigma,
             n_forecasts=dist.n_forecasts,
-            extra=jsonable(dist.extra),
+            # The observed bounds ride in the JSON column under their own names.
+            extra=jsonable({**dist.extra, **_bounds(dist.floor, dist.cap)}),
         )
     )
     session.flush()
@@ -209,11 +210,17 @@ def distribution_for(
     ).one_or_none()
     if row is None:
         return None
+    extra = dict(row.extra)
     return DistributionRecord(
         city=row.city, climate_date=row.climate_date, kind=row.kind, as_of=row.as_of,
         method=row.method, model_version=row.model_version, mu=row.mu, sigma=row.sigma,
-        n_forecasts=row.n_forecasts, extra=row.extra,
+        n_forecasts=row.n_forecasts, floor=extra.pop("floor", None), cap=extra.pop("cap", None),
+        extra=extra,
     )  # fmt: skip
+
+
+def _bounds(floor: float | None, cap: float | None) -> dict[str, float]:
+    return {k: v for k, v in (("floor", floor), ("cap", cap)) if v is not None}
 
 
 def replace_bracket_probabilities(

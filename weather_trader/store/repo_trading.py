@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -12,7 +13,8 @@ from sqlalchemy.orm import Session
 
 from weather_trader.core.cities import Kind
 from weather_trader.core.records import Fill, OrderRequest, OrderResult
-from weather_trader.core.trading import Lot
+from weather_trader.core.settlement import SettledPosition
+from weather_trader.core.trading import DECISION_RECORD_FIELDS, Lot
 from weather_trader.store._util import (
     aware,
     check_kind,
@@ -33,22 +35,7 @@ from weather_trader.store.models import (
 )
 from weather_trader.store.schemas import OutcomeSide, PositionRecord
 
-DECISION_INPUT_COLUMNS = (
-    "kind",
-    "as_of",
-    "event_ticker",
-    "ticker",
-    "side",
-    "p_model",
-    "price",
-    "ev_per_contract",
-    "edge",
-    "count",
-    "cost",
-    "fee",
-    "taken",
-    "reason",
-)
+DECISION_INPUT_COLUMNS = ("kind", "as_of", "taken", *DECISION_RECORD_FIELDS)
 DECISION_COLUMNS = ("city", "climate_date", *DECISION_INPUT_COLUMNS)
 ORDER_COLUMNS = (
     "client_order_id",
@@ -66,19 +53,7 @@ ORDER_COLUMNS = (
     "created_at",
     "reason",
 )
-SETTLEMENT_INPUT_COLUMNS = (
-    "kind",
-    "ticker",
-    "outcome_side",
-    "settled_value",
-    "settled_yes",
-    "count",
-    "cost",
-    "fees",
-    "payout",
-    "pnl",
-    "settled_at",
-)
+SETTLEMENT_INPUT_COLUMNS = tuple(f.name for f in dataclasses.fields(SettledPosition))
 PNL_COLUMNS = ("city", "climate_date", "markets", "contracts", "cost", "fees", "payout", "pnl")
 ONE = Decimal("1")
 

@@ -23,8 +23,10 @@ class _Record(BaseModel):
 class DistributionRecord(_Record):
     """The predictive distribution of one city-day's high or low.
 
-    ``mu``/``sigma`` summarise it (for a Gaussian they define it); ``extra`` holds whatever
-    else the method needs (quantiles, mixture weights, calibration terms) as JSON values.
+    ``mu``/``sigma`` summarise it (for a Gaussian they define it); ``floor``/``cap`` are the
+    bounds the day's observations put on it (:class:`~weather_trader.core.distribution.
+    ObservedBounds`); ``extra`` holds whatever else the method needs (quantiles, mixture
+    weights, calibration terms) as JSON values.
     """
 
     city: str
@@ -36,6 +38,8 @@ class DistributionRecord(_Record):
     mu: float
     sigma: float = Field(ge=0)
     n_forecasts: int = Field(ge=0)
+    floor: float | None = None
+    cap: float | None = None
     extra: dict[str, Any] = Field(default_factory=dict)
 
 

@@ -61,6 +61,7 @@ LOOSE = RiskLimits(
     daily_loss_limit=D("100"),
     kelly_fraction=0.25,
     min_edge=D("0.02"),
+    kill_switch=False,
     max_contracts_per_order=10_000,
 )
 RICH = RiskState(bankroll=D("1000"))
@@ -158,8 +159,9 @@ def test_kelly_fraction_and_contracts() -> None:
 
 
 def test_risk_limits_validation_and_json() -> None:
-    limits = RiskLimits(max_order_cost="25.50", min_edge="0.03")
+    limits = LOOSE.model_copy(update={"max_order_cost": D("25.50")})
     assert limits.max_order_cost == D("25.50")
+    assert RiskLimits(**{**LOOSE.model_dump(), "max_order_cost": "25.50"}) == limits
     assert RiskLimits.model_validate_json(limits.model_dump_json()) == limits
     for bad in (
         {"kelly_fraction": 0},
@@ -171,7 +173,9 @@ def test_risk_limits_validation_and_json() -> None:
         {"surprise": 1},
     ):
         with pytest.raises(ValidationError):
-            RiskLimits(**bad)
+            RiskLimits(**{**LOOSE.model_dump(), **bad})
+    with pytest.raises(ValidationError, match="min_edge"):
+        RiskLimits(**LOOSE.model_dump(exclude={"min_edge"}))  # no silent default
 
 
 # -- decide_event: each reason -------------------------------------------------------------------

@@ -15,25 +15,18 @@ import dagster as dg
 import pytest
 from sqlalchemy import Engine
 
-from weather_trader.defs import resources as resources_module
 from weather_trader.settings import Settings
 from weather_trader_tests.defs.support import CITY, DAY, HISTORY_DAYS, Pipeline, seed_history
-
-
-@pytest.fixture(autouse=True)
-def fresh_paper_broker() -> Iterator[None]:
-    """The sim broker is a process-wide singleton that remembers order ids and taken
-    liquidity; every test starts and ends with a new one so tests cannot leak into each other."""
-    resources_module._paper_broker.cache_clear()
-    yield
-    resources_module._paper_broker.cache_clear()
 
 
 @pytest.fixture
 def settings(engine: Engine, tmp_path: Path) -> Settings:
     """Sim-mode settings: a temp home (model store) and the parametrised domain database."""
-    return Settings(
-        home=tmp_path / "home", database_url=engine.url.render_as_string(hide_password=False)
+    return Settings.from_env(
+        {
+            "WEATHER_TRADER_HOME": str(tmp_path / "home"),
+            "DATABASE_URL": engine.url.render_as_string(hide_password=False),
+        }
     )
 
 

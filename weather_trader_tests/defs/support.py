@@ -38,7 +38,7 @@ def seed_history(
 ) -> None:
     """Append the sim's point-in-time forecast archive (deterministic models, leads 0-2) for
     the climate days ``start..end`` and, unless ``reports`` is False, their climate reports."""
-    weather, _ = build_sim(Settings().sim_seed)
+    weather, _ = build_sim(Settings.from_env({}).sim_seed)
     forecasts, report_frame = history_frames(weather.world, cities, start, end, members=False)
     with session_scope(engine) as session:
         repo.append_forecast_frame(session, forecasts)

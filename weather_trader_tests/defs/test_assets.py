@@ -13,6 +13,7 @@ from weather_trader.core.records import ForecastPoint, RawPayload
 from weather_trader.defs.resources import (
     ClockResource,
     DatabaseResource,
+    SimWeatherResource,
     TradingConfigResource,
     WeatherSourceResource,
 )
@@ -46,6 +47,9 @@ class _FirstDayOnly:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.sim, name)
+
+
+SIM_WEATHER = SimWeatherResource(sim_seed=Settings.model_fields["sim_seed"].default)
 
 
 class _OutageWeather(WeatherSourceResource):
@@ -109,15 +113,17 @@ def _archived(settings: Settings) -> tuple[int, int, datetime | None]:
 def test_weather_archive_is_idempotent_and_never_holds_the_future(settings: Settings) -> None:
     now = datetime.combine(DAY + timedelta(days=5), datetime.min.time(), UTC)
 
-    first = _archive(settings, WeatherSourceResource(), now)
+    first = _archive(settings, SIM_WEATHER, now)
     forecasts, reports, latest = _archived(settings)
 
     assert first.metadata["forecast_rows_new"] == forecasts > 0
     assert reports > 0 and latest is not None and latest <= now  # days 6-9 not published yet
-    again = _archive(settings, WeatherSourceResource(), now)
+    again = _archive(settings, SIM_WEATHER, now)
     assert again.metadata["forecast_rows_new"] == 0  # a re-run adds nothing
     assert _archived(settings) == (forecasts, reports, latest)
-    later = _archive(settings, WeatherSourceResource(), now + timedelta(days=10))
+    later = _archive(
+        settings, SimWeatherResource(sim_seed=settings.sim_seed), now + timedelta(days=10)
+    )
     assert later.metadata["forecast_rows_new"] > 0  # resumes with what was published since
 
 

@@ -16,8 +16,8 @@ from sqlalchemy import Engine
 from weather_trader.core.cities import CITIES, KINDS
 from weather_trader.core.climate_day import climate_date_of
 from weather_trader.core.records import BookLevel, ClimateReport, MarketSnapshot
+from weather_trader.core.retrading import PRICE_MOVE_TRIGGER
 from weather_trader.defs.automation import (
-    PRICE_MOVE_TRIGGER,
     climate_report_sensor,
     forecast_schedule,
     trading_sensor,
@@ -26,7 +26,7 @@ from weather_trader.defs.partitions import city_day_partitions
 from weather_trader.defs.resources import (
     ClockResource,
     DatabaseResource,
-    WeatherSourceResource,
+    SimWeatherResource,
 )
 from weather_trader.settings import Settings
 from weather_trader.sim.reports import reports_for_days
@@ -83,7 +83,7 @@ def test_forecast_schedule_run_keys_are_stable_per_tick() -> None:
 def sensor_resources(settings: Settings) -> dict[str, Any]:
     return {
         "database": DatabaseResource(url=settings.resolved_database_url),
-        "weather": WeatherSourceResource(sim_seed=settings.sim_seed),
+        "weather": SimWeatherResource(sim_seed=settings.sim_seed),
         "clock": ClockResource(fixed_now=NOW.isoformat()),
     }
 
@@ -116,7 +116,7 @@ def store_distribution(engine: Engine, city: str, day: date, as_of: datetime, *k
 
 
 def live_book(city: str, day: date, kind: str) -> list[MarketSnapshot]:
-    return build_sim(Settings().sim_seed)[1].event_markets(city, day, kind, NOW)
+    return build_sim(Settings.from_env({}).sim_seed)[1].event_markets(city, day, kind, NOW)
 
 
 def shifted(snapshot: MarketSnapshot, cents: int) -> MarketSnapshot:
@@ -242,7 +242,7 @@ def finals_by_partition(result: dg.SensorResult) -> dict[str, str]:
 
 
 def store_reports_known_at(engine: Engine, city: str, day: date, at: datetime) -> None:
-    source = build_sim(Settings().sim_seed)[0]
+    source = build_sim(Settings.from_env({}).sim_seed)[0]
     with session_scope(engine) as session:
         repo.upsert_climate_reports(session, source.climate_reports(city, day, at))
 
@@ -278,7 +278,7 @@ def test_climate_report_sensor_waits_for_the_final(
 def test_climate_report_sensor_notices_a_correction(
     engine: Engine, sensor_resources: dict[str, Any], tick: Tick
 ) -> None:
-    world = build_sim(Settings().sim_seed)[0].world
+    world = build_sim(Settings.from_env({}).sim_seed)[0].world
     days = [date(2026, 1, 1) + timedelta(days=i) for i in range(365)]
     corrections = [r for r in reports_for_days(world, "NYC", days) if r.correction]
     assert corrections, "the sim corrects about 1% of days"

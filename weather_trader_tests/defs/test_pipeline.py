@@ -19,18 +19,19 @@ from weather_trader.core.climate_day import climate_day_window, decision_time
 from weather_trader.core.predictor import predict_details
 from weather_trader.core.records import ClimateReport
 from weather_trader.definitions import build_definitions
-from weather_trader.defs.forecasting.assets import ModelChooser
+from weather_trader.defs.forecasting.assets import model_chooser
 from weather_trader.defs.resources import (
     BrokerResource,
     ClockResource,
     ModeUnavailableError,
+    SimWeatherResource,
     TradingConfigResource,
-    WeatherSourceResource,
     build_resources,
 )
 from weather_trader.kalshi_signing import generate_key_pair
 from weather_trader.settings import Settings
 from weather_trader.sim.broker import PaperBroker
+from weather_trader.sim.exchange.clocked import ClockedMarketData
 from weather_trader.sim.world import build_sim
 from weather_trader.sources.kalshi.broker import KalshiBroker
 from weather_trader.sources.kalshi.market_data import KalshiMarketData
@@ -326,13 +327,17 @@ class _ImpossibleForecasts:
         return getattr(self.inner, name)
 
 
-class _ImpossibleWeather(WeatherSourceResource):
+class _ImpossibleWeather(SimWeatherResource):
     def client(self) -> Any:
         return _ImpossibleForecasts(super().client())
 
 
 def test_impossible_forecast_blocks_trading_and_missing_source_warns(pipeline: Pipeline) -> None:
-    result = pipeline.run(key(CITY, DAY), raise_on_error=False, weather=_ImpossibleWeather())
+    result = pipeline.run(
+        key(CITY, DAY),
+        raise_on_error=False,
+        weather=_ImpossibleWeather(sim_seed=pipeline.settings.sim_seed),
+    )
 
     assert not result.success
     evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
@@ -373,7 +378,7 @@ def test_real_modes_use_the_real_clients(mode: str, tmp_path: Path) -> None:
         weather.forecasts(CITY, DAY, decision_time(CITY, DAY))
     market_data = resources["market_data"].client()
     assert isinstance(market_data, KalshiMarketData)
-    assert market_data.set_clock is None  # a real exchange is never wound
+    assert not isinstance(market_data, ClockedMarketData)  # a real exchange is never wound
     assert market_data.client.base_url == settings.resolved_kalshi_api_url
     broker = resources["broker"].client()
     # Paper mode fills against the real books locally; demo and live send Kalshi orders.
@@ -385,7 +390,9 @@ def test_sim_mode_with_a_local_exchange_trades_through_the_client(tmp_path: Path
         {"WEATHER_TRADER_HOME": str(tmp_path), "KALSHI_API_URL": "http://127.0.0.1:9/trade-api/v2"}
     )
     resources = build_resources(settings)
-    assert isinstance(resources["market_data"].client(), KalshiMarketData)
+    market_data = resources["market_data"].client()
+    assert isinstance(market_data, ClockedMarketData)  # wound to each read's instant
+    assert isinstance(market_data.inner, KalshiMarketData)
     with pytest.raises(ModeUnavailableError, match="exchange create-key"):
         resources["broker"].client()  # no key registered yet
 
@@ -407,7 +414,7 @@ def test_live_partition_uses_now_and_nothing_published_later(pipeline: Pipeline)
 
     assert result.success
     assert checks(result)["forecasts_fresh"] is True
-    version, params = ModelChooser(
+    version, params = model_chooser(
         pipeline.resources["database"], pipeline.resources["model_store"]
     ).at(now)
     with session_scope(pipeline.engine) as session:
@@ -445,7 +452,7 @@ def test_live_distribution_is_bounded_by_what_was_observed(pipeline: Pipeline) -
     with session_scope(pipeline.engine) as session:
         running_max = max(o.temp_f for o in repo.observations_for(session, CITY, DAY))
         dist = repo.distribution_for(session, CITY, DAY, "high")
-        assert dist is not None and dist.extra["floor"] == running_max
+        assert dist is not None and dist.floor == running_max and dist.cap is None
         probs = repo.bracket_probabilities_for(session, CITY, DAY, "high")
         markets = {m.ticker: m for m in repo.market_snapshots(session, CITY, DAY, "high")}
     assert math.isclose(probs["p_model"].sum(), 1.0, abs_tol=1e-9)
@@ -491,7 +498,7 @@ def test_no_usable_model_fails_the_run_clearly(settings: Settings, engine: Engin
 def test_a_replay_prices_the_book_of_its_instant_not_a_later_one(pipeline: Pipeline) -> None:
     assert pipeline.run(key(CITY, DAY)).success
     as_of = decision_time(CITY, DAY)
-    _, market = build_sim(Settings().sim_seed)
+    _, market = build_sim(Settings.from_env({}).sim_seed)
     later = [
         s for k in KINDS for s in market.event_markets(CITY, DAY, k, as_of + timedelta(hours=30))
     ]
@@ -511,7 +518,7 @@ def test_a_replay_prices_the_book_of_its_instant_not_a_later_one(pipeline: Pipel
 
 
 class _CrashingBroker:
-    def place(self, order: Any, book: Any, at: datetime) -> Any:
+    def place(self, order: Any, book: Any, as_of: datetime) -> Any:
         raise ConnectionError("connection dropped while sending the order")
 
 

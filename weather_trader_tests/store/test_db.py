@@ -17,7 +17,6 @@ from sqlalchemy.exc import StatementError
 from weather_trader.store.db import (
     MIGRATIONS_DIR,
     StoreError,
-    default_database_url,
     make_engine,
     migrate,
     session_scope,
@@ -30,13 +29,6 @@ EXPECTED_TABLES = {
     "distributions", "bracket_probabilities", "decisions", "orders", "fills", "positions",
     "settlements", "settings", "events", "model_versions", "raw_payloads", "market_trades",
 }  # fmt: skip
-
-
-def test_default_database_url_is_sqlite_file_in_home(tmp_path: Path) -> None:
-    home = tmp_path / "home"
-    url = default_database_url(home)
-    assert url == f"sqlite:///{(home / 'weather_trader.db').resolve()}"
-    assert home.is_dir()
 
 
 def test_make_engine_sqlite_pragmas(tmp_path: Path) -> None:

@@ -84,8 +84,8 @@ def test_replace_decisions_round_trips_and_is_idempotent(session: Session) -> No
     session.commit()
     df = decisions_for(session, "NYC", DAY, "high")
     assert list(df.columns) == [
-        "city", "climate_date", "kind", "as_of", "event_ticker", "ticker", "side", "p_model",
-        "price", "ev_per_contract", "edge", "count", "cost", "fee", "taken", "reason",
+        "city", "climate_date", "kind", "as_of", "taken", "event_ticker", "ticker", "side",
+        "p_model", "price", "ev_per_contract", "edge", "count", "cost", "fee", "reason",
     ]  # fmt: skip
     assert len(df) == 2
     yes = df[df["side"] == "yes"].iloc[0]

@@ -2,7 +2,6 @@
 
 # No `from __future__ import annotations`: Dagster reads these annotations at definition time.
 
-import hashlib
 from datetime import date, datetime, timedelta
 
 from dagster import (
@@ -16,18 +15,22 @@ from dagster import (
 )
 
 from weather_trader.core.cities import CITIES, KINDS
-from weather_trader.core.climate_day import final_report_expected_at, pipeline_as_of
+from weather_trader.core.climate_day import pipeline_as_of
+from weather_trader.core.distribution import observed_bounds
+from weather_trader.core.model_choice import (
+    ModelCandidate,
+    ModelChooser,
+    model_version_id,
+    training_known_at,
+)
 from weather_trader.core.predictor import PredictorParams, fit_predictor, predict_details
+from weather_trader.core.quality import SANE_MU_F, SANE_SIGMA_F, distribution_is_sane
 from weather_trader.defs.common import KINDS_TAG, PARTITIONED, city_days
 from weather_trader.defs.resources import ClockResource, DatabaseResource, ModelStoreResource
 from weather_trader.store import repo
 from weather_trader.store.schemas import DistributionRecord, ModelVersionRecord
 
 MODEL_NAME = "temperature_model"
-# Plausible bounds for a daily high/low in the registry's cities; outside them the distribution
-# is a bug, not weather.
-SANE_MU_F = (-40.0, 125.0)
-SANE_SIGMA_F = (0.3, 15.0)
 
 
 class TrainingConfig(Config):
@@ -80,13 +83,12 @@ def temperature_model(
         history = repo.training_history(session, sorted(CITIES), start, end)
     params = fit_predictor(history)
     text = params.to_json()
-    version = f"{params.version}-{end.isoformat()}-{hashlib.sha256(text.encode()).hexdigest()[:8]}"
+    version = model_version_id(params.version, end, text)
     path = model_store.save(MODEL_NAME, version, text)
     summary = params.summary()
     metrics = params.metrics
-    beats_baseline = metrics.rmse_corrected <= metrics.rmse_raw + 1e-9
-    # The last final report it learnt from is out by then; earlier pipeline instants can't use it.
-    known_at = max(final_report_expected_at(city, end) for city in CITIES)
+    beats_baseline = metrics.beats_baseline
+    known_at = training_known_at(end)
     with database.session() as session:
         repo.save_model_version(
             session,
@@ -123,39 +125,20 @@ def temperature_model(
     )
 
 
-class ModelChooser:
-    """Picks, for each pipeline instant, the newest model version a trader could have had then.
-
-    A version is usable at ``as_of`` when it beat its baseline and every final report it was
-    trained on was out by ``as_of``; so a replay of past days never uses a model trained on them.
-    """
-
-    def __init__(self, database: DatabaseResource, model_store: ModelStoreResource) -> None:
-        with database.session() as session:
-            self._versions = [
-                v
-                for v in repo.model_versions(session, MODEL_NAME)
-                if v.metrics.get("beats_baseline")
-            ]
-        self._store = model_store
-        self._loaded: dict[str, PredictorParams] = {}
-
-    def at(self, as_of: datetime) -> tuple[str, PredictorParams]:
-        """The version usable at ``as_of`` and its parameters.
-
-        Raises:
-            RuntimeError: If no usable version exists.
-        """
-        for v in self._versions:
-            if datetime.fromisoformat(v.params["known_at"]) <= as_of:
-                if v.version not in self._loaded:
-                    text = self._store.load(MODEL_NAME, v.version)
-                    self._loaded[v.version] = PredictorParams.from_json(text)
-                return v.version, self._loaded[v.version]
-        raise RuntimeError(
-            f"no temperature_model version usable at {as_of.isoformat()}: materialise "
-            "temperature_model with a train_end before that day"
+def model_chooser(database: DatabaseResource, model_store: ModelStoreResource) -> ModelChooser:
+    """A chooser over the stored versions of the temperature model, newest first."""
+    with database.session() as session:
+        versions = repo.model_versions(session, MODEL_NAME)
+    candidates = [
+        ModelCandidate(
+            version=v.version,
+            known_at=datetime.fromisoformat(v.params["known_at"]),
+            beats_baseline=bool(v.metrics.get("beats_baseline")),
         )
+        for v in versions
+    ]
+    load = lambda version: PredictorParams.from_json(model_store.load(MODEL_NAME, version))  # noqa: E731
+    return ModelChooser(candidates, load)
 
 
 @asset(
@@ -187,7 +170,7 @@ def temperature_distribution(
 
     Once the climate day has begun, the running max (min) observed so far bounds the high (low).
     """
-    models = ModelChooser(database, model_store)
+    models = model_chooser(database, model_store)
     now = clock.now()
     insane: list[str] = []
     made = 0
@@ -204,8 +187,8 @@ def temperature_distribution(
                 for o in repo.observations_for(session, city, day)
                 if o.observed_at <= as_of
             ]
-            bounds = {"high": {"floor": max(seen)}, "low": {"cap": min(seen)}} if seen else {}
             for kind in KINDS:
+                bounds = observed_bounds(kind, seen)
                 details = predict_details(params, forecasts, kind=kind)
                 dist = details.distribution
                 repo.replace_distribution(
@@ -220,11 +203,12 @@ def temperature_distribution(
                         mu=dist.mu,
                         sigma=dist.sigma,
                         n_forecasts=int((forecasts["kind"] == kind).sum()),
+                        floor=bounds.floor,
+                        cap=bounds.cap,
                         extra={
                             "raw_mean": details.raw_mean,
                             "model_spread": details.model_spread,
                             "lead_days": details.lead_days,
-                            **bounds.get(kind, {}),
                         },
                     ),
                 )
@@ -237,10 +221,7 @@ def temperature_distribution(
                 )
                 made += 1
                 last[f"{kind}_mu"], last[f"{kind}_sigma"] = dist.mu, dist.sigma
-                if not (
-                    SANE_MU_F[0] <= dist.mu <= SANE_MU_F[1]
-                    and SANE_SIGMA_F[0] <= dist.sigma <= SANE_SIGMA_F[1]
-                ):
+                if not distribution_is_sane(dist.mu, dist.sigma):
                     insane.append(f"{key}/{kind}")
     metadata: dict[str, float | int | str] = {
         "model_versions": ", ".join(sorted(versions)),

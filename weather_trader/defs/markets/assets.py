@@ -2,8 +2,6 @@
 
 # No `from __future__ import annotations`: Dagster reads these annotations at definition time.
 
-import math
-
 import pandas as pd
 from dagster import (
     AssetCheckResult,
@@ -17,11 +15,10 @@ from weather_trader.core.brackets import event_probabilities
 from weather_trader.core.cities import KINDS
 from weather_trader.core.climate_day import pipeline_as_of
 from weather_trader.core.distribution import NormalTemperature, ObservedBoundTemperature
+from weather_trader.core.quality import sums_to_one
 from weather_trader.defs.common import KINDS_TAG, PARTITIONED, city_days
 from weather_trader.defs.resources import ClockResource, DatabaseResource, MarketDataResource
 from weather_trader.store import repo
-
-SUM_TOLERANCE = 1e-9
 
 
 @asset(
@@ -99,12 +96,10 @@ def bracket_probabilities(
                 if not snapshots:
                     continue
                 temperature = ObservedBoundTemperature(
-                    NormalTemperature(dist.mu, dist.sigma),
-                    floor=dist.extra.get("floor"),
-                    cap=dist.extra.get("cap"),
+                    NormalTemperature(dist.mu, dist.sigma), floor=dist.floor, cap=dist.cap
                 )
                 probs = event_probabilities([s.bracket for s in snapshots], temperature)
-                if abs(math.fsum(probs) - 1.0) > SUM_TOLERANCE:
+                if not sums_to_one(probs):
                     bad_sums.append(f"{key}/{kind}")
                 mids = [float(s.mid) for s in snapshots]
                 gaps += [abs(p - m) for p, m in zip(probs, mids, strict=True)]

@@ -2,6 +2,7 @@
 
 # No `from __future__ import annotations`: Dagster reads these annotations at definition time.
 
+import dataclasses
 from datetime import timedelta
 from decimal import Decimal
 from functools import partial
@@ -15,10 +16,12 @@ from dagster import (
 
 from weather_trader.core.cities import KINDS
 from weather_trader.core.climate_day import final_report_expected_at, pipeline_as_of
-from weather_trader.core.scoring import settlement_payout
+from weather_trader.core.quality import books_stale, forecasts_stale
+from weather_trader.core.settlement import settle_position
 from weather_trader.core.trading import (
     Decision,
     decide_event,
+    lots_before,
     lots_from_decisions,
     order_from_decision,
     quote_from_snapshot,
@@ -33,22 +36,6 @@ from weather_trader.defs.resources import (
 )
 from weather_trader.reporting import event_scores
 from weather_trader.store import repo
-
-# A book older than this at decision time is not traded on.
-MAX_BOOK_AGE = timedelta(minutes=15)
-DECISION_FIELDS = (
-    "ticker",
-    "event_ticker",
-    "side",
-    "p_model",
-    "price",
-    "ev_per_contract",
-    "edge",
-    "count",
-    "cost",
-    "fee",
-    "reason",
-)
 
 
 @asset(
@@ -90,7 +77,7 @@ def trade_decisions(
                 for k in KINDS
             }
             events = {s.event_ticker for k in KINDS for s in books[k].values()}
-            lots = [lot for lot in lots if lot.event_ticker not in events or lot.bought_at < as_of]
+            lots = lots_before(lots, events, as_of)
             forecasts = repo.forecasts_as_of(session, city, day, as_of)
             frames = []
             for kind in KINDS:
@@ -100,11 +87,9 @@ def trade_decisions(
                     continue
                 quotes = [quote_from_snapshot(snapshots[t]) for t in probs["ticker"]]
                 issued = forecasts.loc[forecasts["kind"] == kind, "issued_at"]
-                stale = (
-                    issued.empty
-                    or as_of - issued.max().to_pydatetime() > max_forecast_age
-                    or any(as_of - s.captured_at > MAX_BOOK_AGE for s in snapshots.values())
-                )
+                stale = forecasts_stale(
+                    (t.to_pydatetime() for t in issued), as_of, max_forecast_age
+                ) or books_stale((s.captured_at for s in snapshots.values()), as_of)
                 state = risk_state_at(bankroll, lots, as_of)
                 decisions = decide_event(
                     quotes, probs["p_model"].tolist(), state, limits, stale_inputs=stale
@@ -144,10 +129,9 @@ def trade_decisions(
 
 
 def _decision_rows(decisions: list[Decision], kind: str, as_of: object) -> pd.DataFrame:
-    rows = pd.DataFrame([{f: getattr(d, f) for f in DECISION_FIELDS} for d in decisions])
-    rows["kind"], rows["as_of"] = kind, as_of
-    rows["taken"] = rows["reason"] == "taken"
-    return rows
+    return pd.DataFrame(
+        [{**d.record(), "kind": kind, "as_of": as_of, "taken": d.taken} for d in decisions]
+    )
 
 
 @asset(
@@ -188,7 +172,7 @@ def orders(
             recorded = repo.orders_for(session, city=city, day=day)
         status = dict(zip(recorded["client_order_id"], recorded["status"], strict=True))
         for row in decisions[decisions["taken"]].itertuples(index=False):
-            decision = Decision(**{f: getattr(row, f) for f in DECISION_FIELDS})
+            decision = Decision.from_record(row._asdict())
             as_of = row.as_of.to_pydatetime()
             order = order_from_decision(decision, key, as_of)
             if status.get(order.client_order_id, "pending") != "pending":
@@ -201,7 +185,7 @@ def orders(
             with database.session() as session:
                 # Recorded before it is sent: after a crash the id shows the order may be live.
                 record(session)
-            result = client.place(order, books[decision.ticker], at=as_of)
+            result = client.place(order, books[decision.ticker], as_of=as_of)
             with database.session() as session:
                 record(session, result=result)
                 repo.record_fills(session, result.fills)
@@ -258,39 +242,26 @@ def settlements(context: AssetExecutionContext, database: DatabaseResource) -> M
                         repo.set_market_result(
                             session, s.ticker, result=result, settled_value=value
                         )
-            rows = []
+            outcomes = []
             for p in repo.positions_for(session, city=city, day=day):
                 value = final.value(p.kind)
                 if value is None or p.count == 0:
                     continue
-                settled_yes = brackets[p.ticker].settles_yes(value)
-                payout = settlement_payout(p.outcome_side, p.count, settled_yes)
-                rows.append(
-                    {
-                        "kind": p.kind,
-                        "ticker": p.ticker,
-                        "outcome_side": p.outcome_side,
-                        "settled_value": value,
-                        "settled_yes": settled_yes,
-                        "count": p.count,
-                        "cost": p.cost,
-                        "fees": p.fees,
-                        "payout": payout,
-                        "pnl": payout - p.cost - p.fees,
-                        "settled_at": final.issued_at,
-                    }
+                outcomes.append(
+                    settle_position(p, brackets[p.ticker], value, settled_at=final.issued_at)
                 )
-            if rows:
-                repo.replace_settlements(session, city, day, pd.DataFrame(rows))
-                day_pnl = sum((r["pnl"] for r in rows), Decimal("0"))
+            if outcomes:
+                rows = pd.DataFrame([dataclasses.asdict(o) for o in outcomes])
+                repo.replace_settlements(session, city, day, rows)
+                day_pnl = sum((o.pnl for o in outcomes), Decimal("0"))
                 repo.append_event(
                     session,
                     "settlement",
-                    {"positions": len(rows), "pnl": day_pnl},
+                    {"positions": len(outcomes), "pnl": day_pnl},
                     city=city,
                     climate_date=day,
                 )
-                settled += len(rows)
+                settled += len(outcomes)
                 pnl += day_pnl
     return MaterializeResult(
         metadata={"positions_settled": settled, "awaiting_final_report": waiting, "pnl": float(pnl)}

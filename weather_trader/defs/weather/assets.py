@@ -18,6 +18,11 @@ from sqlalchemy.orm import Session
 from weather_trader.core.cities import KINDS, outside_records
 from weather_trader.core.climate_day import climate_day_window, pipeline_as_of
 from weather_trader.core.ports import WeatherSource
+from weather_trader.core.quality import (
+    REPORT_OBSERVATION_TOLERANCE_F,
+    forecasts_stale,
+    report_disagrees,
+)
 from weather_trader.defs.common import KINDS_TAG, PARTITIONED, city_days
 from weather_trader.defs.resources import (
     ClockResource,
@@ -85,8 +90,7 @@ def forecast_snapshots(
         absent = set(source.sources) - {p.source for p in points}
         missing += [f"{key}/{name}" for name in sorted(absent)]
         for kind in KINDS:
-            issued = [p.issued_at for p in points if p.kind == kind]
-            if not issued or as_of - max(issued) > max_age:
+            if forecasts_stale((p.issued_at for p in points if p.kind == kind), as_of, max_age):
                 stale.append(f"{key}/{kind}")
     return MaterializeResult(
         metadata={
@@ -203,7 +207,10 @@ def intraday_observations(
         AssetCheckSpec(
             "report_matches_observations",
             asset="climate_reports",
-            description="The final report's max/min is within 3 F of the observed running max/min.",
+            description=(
+                f"The final report's max/min is within {REPORT_OBSERVATION_TOLERANCE_F:g} F of "
+                "the observed running max/min."
+            ),
         ),
         AssetCheckSpec(
             "reports_plausible",
@@ -236,11 +243,8 @@ def climate_reports(
         if final is None:
             continue
         finals += 1
-        if obs and final.max_f is not None and final.min_f is not None:
-            seen_max = max(o.temp_f for o in obs)
-            seen_min = min(o.temp_f for o in obs)
-            if abs(final.max_f - seen_max) > 3 or abs(final.min_f - seen_min) > 3:
-                disagreements.append(key)
+        if report_disagrees(final, [o.temp_f for o in obs]):
+            disagreements.append(key)
     return MaterializeResult(
         metadata={"reports_changed": changed, "final_reports": finals},
         check_results=[

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 
 from weather_trader.core.records import (
@@ -25,16 +24,12 @@ class KalshiBroker:
 
     Args:
         client: An authenticated REST client.
-        set_clock: Moves a simulated exchange's clock to the order's instant; None when real.
     """
 
-    def __init__(
-        self, client: KalshiClient, set_clock: Callable[[datetime], None] | None = None
-    ) -> None:
+    def __init__(self, client: KalshiClient) -> None:
         self.client = client
-        self.set_clock = set_clock
 
-    def place(self, order: OrderRequest, book: MarketSnapshot, at: datetime) -> OrderResult:
+    def place(self, order: OrderRequest, book: MarketSnapshot, as_of: datetime) -> OrderResult:
         """Send ``order`` and report what the exchange did (``book`` is not needed here).
 
         Returns:
@@ -46,8 +41,6 @@ class KalshiBroker:
             KalshiOrderUnknown: The outcome could not be resolved; the order stays pending and
                 the next run sends it again under the same id.
         """
-        if self.set_clock is not None:
-            self.set_clock(at)
         try:
             ack = self.client.create_order(order)
         except (KalshiBadRequest, KalshiConflict) as exc:
@@ -58,7 +51,7 @@ class KalshiBroker:
                 reason=f"{exc.code}: {exc.message}",
             )
         fills = tuple(
-            _fill(f, order, at)
+            _fill(f, order, as_of)
             for f in self.client.fills(ticker=order.ticker, order_id=ack.order_id)
         )
         filled = sum(f.count for f in fills)
@@ -70,7 +63,7 @@ class KalshiBroker:
         )
 
 
-def _fill(fill: KalshiFill, order: OrderRequest, at: datetime) -> Fill:
+def _fill(fill: KalshiFill, order: OrderRequest, as_of: datetime) -> Fill:
     return Fill(
         client_order_id=order.client_order_id,
         ticker=fill.ticker,
@@ -79,5 +72,5 @@ def _fill(fill: KalshiFill, order: OrderRequest, at: datetime) -> Fill:
         price=fill.yes_price,
         fee=fill.fee_cost,
         is_taker=fill.is_taker,
-        filled_at=fill.created_time or at,
+        filled_at=fill.created_time or as_of,
     )

@@ -1,8 +1,8 @@
 """Kalshi's markets behind the :class:`~weather_trader.core.ports.MarketData` port.
 
 The real exchange only knows the present, so a read ``as_of`` the past is refused (replays read
-the tick archive the feed records). The local exchange of the offline world can be wound to any
-instant: give ``set_clock`` and each read first moves the exchange's clock to ``as_of``.
+the tick archive the feed records). The local exchange of the offline world is wound to each
+read's instant by :mod:`weather_trader.sim.exchange.clocked`, which hands this adapter its clock.
 """
 
 from __future__ import annotations
@@ -32,18 +32,15 @@ class KalshiMarketData:
 
     Args:
         client: The REST client (real Kalshi, its demo, or the local exchange).
-        set_clock: Moves a simulated exchange's clock; None for a real exchange.
-        now: Wall clock, for the as-of check on a real exchange.
+        now: The exchange's clock, for the as-of check (wall time for a real exchange).
     """
 
     def __init__(
         self,
         client: KalshiClient,
-        set_clock: Callable[[datetime], None] | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.client = client
-        self.set_clock = set_clock
         self.now = now
         self._fee_multiplier = cache(self._series_fee_multiplier)
 
@@ -56,14 +53,12 @@ class KalshiMarketData:
             One snapshot per market, coldest bracket first; empty when the event is not listed.
 
         Raises:
-            MarketDataUnavailable: If ``as_of`` is in the past and the exchange is real.
+            MarketDataUnavailable: If ``as_of`` is not the exchange's now.
             KalshiError: If the exchange fails or answers with something unreadable.
         """
         if as_of.tzinfo is None:
             raise ValueError(f"as_of must be timezone-aware, got {as_of!r}")
-        if self.set_clock is not None:
-            self.set_clock(as_of)
-        elif abs(self.now() - as_of) > AS_OF_TOLERANCE:
+        if abs(self.now() - as_of) > AS_OF_TOLERANCE:
             raise MarketDataUnavailable(
                 f"Kalshi serves current books only; {city} {day} was asked as of "
                 f"{as_of.isoformat()} (replays read the feed's recorded books)"

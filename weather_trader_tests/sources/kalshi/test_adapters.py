@@ -17,6 +17,7 @@ from pytest_httpx import HTTPXMock
 
 from weather_trader.core.records import MarketSnapshot, OrderRequest
 from weather_trader.kalshi_signing import generate_key_pair
+from weather_trader.sim.exchange.clocked import ClockedMarketData, ExchangeTime
 from weather_trader.sources.kalshi.auth import KalshiCredentials
 from weather_trader.sources.kalshi.broker import KalshiBroker
 from weather_trader.sources.kalshi.market_data import KalshiMarketData, MarketDataUnavailable
@@ -101,7 +102,8 @@ def test_a_real_exchange_cannot_answer_for_the_past(httpx_mock: HTTPXMock) -> No
 def test_a_simulated_exchange_is_wound_to_the_instant_first(httpx_mock: HTTPXMock) -> None:
     mock_event(httpx_mock)
     moved: list[datetime] = []
-    feed = KalshiMarketData(client(), set_clock=moved.append, now=lambda: NOW + timedelta(days=9))
+    time = ExchangeTime(moved.append)
+    feed = ClockedMarketData(KalshiMarketData(client(), now=time.now), time)
     assert len(feed.event_markets("NYC", DAY, "high", NOW)) == 3
     assert moved == [NOW]
 
