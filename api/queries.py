@@ -7,10 +7,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
-from sqlalchemy import Engine, func, select
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from api.metrics import DomainSnapshot
 from api.schemas import (
@@ -24,46 +23,14 @@ from api.schemas import (
 from weather_trader.core.trading import risk_state_at
 from weather_trader.store import repo
 from weather_trader.store.db import session_scope
-from weather_trader.store.models import (
-    BookSnapshot,
-    ClimateReportRow,
-    Decision,
-    DistributionRow,
-    Event,
-    Forecast,
-    ObservationRow,
-    Order,
-    Settlement,
-)
-
-FRESHNESS_COLUMNS: dict[str, InstrumentedAttribute[Any]] = {
-    "forecasts": Forecast.retrieved_at,
-    "observations": ObservationRow.observed_at,
-    "climate_reports": ClimateReportRow.issued_at,
-    "markets": BookSnapshot.captured_at,
-    "distributions": DistributionRow.as_of,
-    "decisions": Decision.as_of,
-    "orders": Order.created_at,
-    "settlements": Settlement.settled_at,
-}
-"""Data product -> the column whose latest value says how fresh it is (markets: book captures)."""
 
 RECENT_EVENTS = 20
-
-
-def _column_name(column: InstrumentedAttribute[Any]) -> str:
-    """``table.column`` of a mapped attribute."""
-    return f"{column.class_.__tablename__}.{column.key}"
 
 
 def head_event_id(engine: Engine) -> int:
     """The latest event id in the outbox, 0 when it is empty."""
     with session_scope(engine) as session:
-        return _head_event_id(session)
-
-
-def _head_event_id(session: Session) -> int:
-    return int(session.scalar(select(func.coalesce(func.max(Event.id), 0))) or 0)
+        return repo.head_event_id(session)
 
 
 def events_after(engine: Engine, last_id: int, limit: int) -> list[EventOut]:
@@ -71,15 +38,6 @@ def events_after(engine: Engine, last_id: int, limit: int) -> list[EventOut]:
     with session_scope(engine) as session:
         records = repo.events_after(session, last_id, limit)
     return [EventOut.model_validate(r.model_dump()) for r in records]
-
-
-def _latest(session: Session) -> dict[str, tuple[datetime | None, int]]:
-    """Per data product: its latest timestamp and row count."""
-    out: dict[str, tuple[datetime | None, int]] = {}
-    for product, column in FRESHNESS_COLUMNS.items():
-        latest, rows = session.execute(select(func.max(column), func.count())).one()
-        out[product] = (latest, int(rows))
-    return out
 
 
 def _pnl(session: Session, bankroll: Decimal, now: datetime) -> PnlOut:
@@ -104,25 +62,18 @@ def overview(engine: Engine, bankroll: Decimal, now: datetime, decisions: int) -
             for p in repo.positions_for(session, open_only=True)
         ]
         latest_decisions = [
-            DecisionOut.model_validate(d)
-            for d in session.scalars(
-                select(Decision)
-                .order_by(Decision.as_of.desc(), Decision.id.desc())
-                .limit(decisions)
-            )
+            DecisionOut.model_validate(d.model_dump())
+            for d in repo.latest_decisions(session, decisions)
         ]
         freshness = [
             FreshnessOut(
-                product=product,
-                column=_column_name(FRESHNESS_COLUMNS[product]),
-                latest=latest,
-                age_seconds=None if latest is None else (now - latest).total_seconds(),
-                rows=rows,
+                **f.model_dump(),
+                age_seconds=None if f.latest is None else (now - f.latest).total_seconds(),
             )
-            for product, (latest, rows) in _latest(session).items()
+            for f in repo.data_freshness(session)
         ]
         pnl = _pnl(session, bankroll, now)
-        head = _head_event_id(session)
+        head = repo.head_event_id(session)
         recent = repo.events_after(session, max(0, head - RECENT_EVENTS), RECENT_EVENTS)
     return OverviewOut(
         generated_at=now,
@@ -156,6 +107,6 @@ def domain_snapshot(
             pnl_today=pnl.today,
             bankroll=bankroll,
             daily_loss_limit=daily_loss_limit,
-            outbox_head_event_id=_head_event_id(session),
-            latest={product: latest for product, (latest, _) in _latest(session).items()},
+            outbox_head_event_id=repo.head_event_id(session),
+            latest={f.product: f.latest for f in repo.data_freshness(session)},
         )

@@ -1,11 +1,17 @@
-"""Run the sidecar with uvicorn (the CLI's ``serve`` command calls :func:`serve`)."""
+"""Run the sidecar with uvicorn: the ``weather-trader-api`` command.
+
+The sidecar is its own entry point: the ``weather_trader`` package never imports ``api``.
+"""
 
 from __future__ import annotations
+
+import argparse
+import sys
 
 import uvicorn
 
 from api.app import create_app
-from api.settings import ApiSettings
+from api.settings import ApiSettings, ApiSettingsError
 
 
 def serve(
@@ -24,3 +30,24 @@ def serve(
     """
     app = create_app(settings)
     uvicorn.run(app, host=host, port=port, log_level=log_level, proxy_headers=False)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``weather-trader-api`` console script."""
+    parser = argparse.ArgumentParser(
+        prog="weather-trader-api", description="the FastAPI sidecar: dashboard, feed, metrics"
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    args = parser.parse_args(argv)
+    try:
+        settings = ApiSettings.from_env()
+    except ApiSettingsError as exc:
+        print(f"weather-trader-api: {exc}", file=sys.stderr)
+        return 2
+    serve(host=args.host, port=args.port, settings=settings)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

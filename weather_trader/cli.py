@@ -27,9 +27,6 @@ def main(argv: list[str] | None = None) -> int:
         "--history-days", type=int, default=180, help="archive days the model trains on"
     )
     commands.add_parser("dev", help="Dagster UI + daemon on :3000 and the sidecar on :8000")
-    serve = commands.add_parser("serve", help="run the FastAPI sidecar")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
     commands.add_parser("migrate", help="create or upgrade the domain database")
     commands.add_parser(
         "feed", help="record Kalshi books and trades from the WebSocket into the database"
@@ -70,11 +67,6 @@ def main(argv: list[str] | None = None) -> int:
         return _exchange(settings, args)
     if args.command == "feed":
         return _feed(settings)
-    if args.command == "serve":
-        from api.server import serve as serve_api
-
-        serve_api(host=args.host, port=args.port)
-        return 0
     from sqlalchemy import make_url
 
     from weather_trader.store.db import migrate
@@ -207,7 +199,7 @@ def _dev(settings: Settings) -> int:
             ],
             env=env,
         ),
-        subprocess.Popen([str(bin_dir / "weather-trader"), "serve"], env=env),
+        subprocess.Popen([str(bin_dir / "weather-trader-api")], env=env),
     ]
     print("Dagster UI: http://127.0.0.1:3000   dashboard: http://127.0.0.1:8000")
     if "KALSHI_API_URL" in env:

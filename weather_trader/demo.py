@@ -20,12 +20,12 @@ from weather_trader.core.cities import CITIES
 from weather_trader.definitions import build_definitions
 from weather_trader.defs.partitions import city_day_key
 from weather_trader.home import prepare_home
-from weather_trader.reporting import CitySummary, city_summary
 from weather_trader.settings import Settings
 from weather_trader.sim.exchange import ExchangeState, run_exchange_in_thread
 from weather_trader.sim.exchange.control import SimExchangeControl
 from weather_trader.sim.exchange.keys import local_key
 from weather_trader.store.db import make_engine, migrate, session_scope
+from weather_trader.store.repo_scores import CitySummary, city_summary
 
 # A climate day's final report is out by about 07:00 local standard time the next morning
 # (15:00 UTC in Los Angeles); the demo trades only days every city has settled.

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import numpy as np
 
+from weather_trader.core.brackets import Bracket
 from weather_trader.core.fees import to_decimal
 from weather_trader.core.trading import Side
 
@@ -82,6 +83,30 @@ def event_log_loss(probs: Sequence[float], yes_index: int, eps: float = 1e-15) -
     """Negative log of the probability given to the winning bracket (clipped at ``eps``)."""
     p = _event(probs, yes_index)
     return -math.log(max(float(p[int(yes_index)]), eps))
+
+
+def model_and_market_brier(
+    brackets: Sequence[Bracket],
+    p_model: Sequence[float],
+    p_market: Sequence[float],
+    settled_value: int,
+) -> tuple[float, float]:
+    """Event Brier of our bracket probabilities and of the market's, on one settled event.
+
+    The market's prices (book mids) are normalised to sum to 1 first: raw mids carry the
+    market's overround, which would penalise it for its spread rather than its forecast.
+
+    Raises:
+        ScoringError: If no bracket settles YES on ``settled_value`` or the lengths differ.
+    """
+    winners = [i for i, b in enumerate(brackets) if b.settles_yes(settled_value)]
+    if len(winners) != 1:
+        raise ScoringError(f"{len(winners)} brackets settle YES on {settled_value}, expected 1")
+    market = np.asarray(p_market, dtype=float)
+    return (
+        event_brier(p_model, winners[0]),
+        event_brier((market / market.sum()).tolist(), winners[0]),
+    )
 
 
 def settlement_payout(side: Side, count: int, settled_yes: bool) -> Decimal:

@@ -27,6 +27,8 @@ from weather_trader.store.repo_meta import (
     save_model_version,
     set_setting,
 )
+from weather_trader.store.repo_scores import city_summary, event_scores
+from weather_trader.store.repo_status import data_freshness, head_event_id, latest_decisions
 from weather_trader.store.repo_trading import (
     decisions_for,
     orders_for,
@@ -58,13 +60,18 @@ __all__ = [
     "append_forecasts",
     "append_trades",
     "bracket_probabilities_for",
+    "city_summary",
     "climate_reports_for",
+    "data_freshness",
     "decisions_for",
     "distribution_for",
+    "event_scores",
     "events_after",
     "final_report",
     "forecasts_as_of",
     "get_setting",
+    "head_event_id",
+    "latest_decisions",
     "latest_model_version",
     "market_snapshots",
     "model_versions",

@@ -83,3 +83,34 @@ class ModelVersionRecord(_Record):
     created_at: AwareDatetime
     params: dict[str, Any] = Field(default_factory=dict)
     metrics: dict[str, Any] = Field(default_factory=dict)
+
+
+class DecisionRecord(_Record):
+    """A stored trade decision (a candidate, taken or skipped, with its reason)."""
+
+    id: int
+    city: str
+    climate_date: date
+    kind: Kind
+    as_of: AwareDatetime
+    event_ticker: str
+    ticker: str
+    side: OutcomeSide
+    p_model: float
+    price: Decimal
+    ev_per_contract: Decimal
+    edge: float
+    count: int
+    cost: Decimal
+    fee: Decimal
+    taken: bool
+    reason: str
+
+
+class FreshnessRecord(_Record):
+    """How fresh one data product is: the latest value of its time column and its rows."""
+
+    product: str
+    column: str
+    latest: AwareDatetime | None
+    rows: int

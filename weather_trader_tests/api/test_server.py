@@ -35,3 +35,23 @@ def test_create_app_reads_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_p
         assert client.get("/health").json()["database"] == "ok"
         assert client.get("/api/overview").json()["bankroll"] == "321.0000"
     assert (tmp_path / "home" / "weather_trader.db").exists()
+
+
+def test_main_serves_on_the_given_port(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("WEATHER_TRADER_HOME", str(tmp_path / "home"))
+    calls: list[dict[str, Any]] = []
+    monkeypatch.setattr(server.uvicorn, "run", lambda app, **kw: calls.append(kw))
+
+    assert server.main(["--port", "8124"]) == 0
+
+    assert (calls[0]["host"], calls[0]["port"]) == ("127.0.0.1", 8124)
+
+
+def test_main_names_a_bad_setting(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("WEATHER_TRADER_API_WS_QUEUE_SIZE", "many")
+
+    assert server.main([]) == 2
+
+    assert "WEATHER_TRADER_API_WS_QUEUE_SIZE" in capsys.readouterr().err

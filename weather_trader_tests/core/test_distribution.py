@@ -9,8 +9,10 @@ from weather_trader.core.brackets import Bracket, event_probabilities
 from weather_trader.core.distribution import (
     DistributionError,
     NormalTemperature,
+    ObservedBounds,
     ObservedBoundTemperature,
     TemperatureDistribution,
+    observed_bounds,
 )
 
 
@@ -101,3 +103,13 @@ def test_observed_floor_rules_out_brackets_below_the_running_max() -> None:
     assert base_cdf < 1.0 and low.cdf(38.0) == 1.0
     with pytest.raises(DistributionError):
         ObservedBoundTemperature(base, floor=50.0, cap=40.0)
+
+
+def test_observed_bounds_by_kind() -> None:
+    observed = [71.0, 78.5, 74.0, 69.5]
+    assert observed_bounds("high", observed) == ObservedBounds(floor=78.5, cap=None)
+    assert observed_bounds("low", observed) == ObservedBounds(floor=None, cap=69.5)
+    assert observed_bounds("high", [70.0]) == ObservedBounds(floor=70.0)
+    assert observed_bounds("low", [70.0]) == ObservedBounds(cap=70.0)
+    for kind in ("high", "low"):
+        assert observed_bounds(kind, []) == ObservedBounds(floor=None, cap=None)

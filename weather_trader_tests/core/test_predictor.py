@@ -12,6 +12,7 @@ from weather_trader.core.predictor import (
     POOLED,
     PredictorError,
     PredictorParams,
+    TrainingMetrics,
     baseline_sigma,
     fit_predictor,
     lead_bucket,
@@ -227,3 +228,17 @@ def test_predict_is_calibrated_out_of_sample(params: PredictorParams) -> None:
     assert abs(z_arr.mean()) < 0.1
     # Spread widening makes it slightly conservative, never over-confident.
     assert 0.85 < z_arr.std() < 1.05
+
+
+def test_beats_baseline_allows_ties_not_worse() -> None:
+    def metrics(rmse_raw: float, rmse_corrected: float) -> TrainingMetrics:
+        return TrainingMetrics(
+            n_cases=10, mae_raw=1.0, rmse_raw=rmse_raw, mae_corrected=1.0,
+            rmse_corrected=rmse_corrected,
+        )  # fmt: skip
+
+    assert metrics(2.5, 2.0).beats_baseline
+    assert metrics(2.5, 2.5).beats_baseline  # equal RMSE passes
+    assert metrics(0.1 + 0.2, 0.3 + 1e-12).beats_baseline  # float round-off is a tie
+    assert not metrics(2.5, 2.5001).beats_baseline
+    assert not metrics(2.0, 2.5).beats_baseline

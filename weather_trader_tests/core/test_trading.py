@@ -427,3 +427,45 @@ def test_client_order_id_is_deterministic() -> None:
         client_order_id("NYC|2026-07-04", "T", "yes", datetime(2026, 7, 3, 16, tzinfo=UTC)),
     }
     assert a not in others and len(others) == 5
+
+
+# -- re-runs and stored decisions ------------------------------------------------------------------
+
+
+def test_lots_before_excludes_the_events_own_later_lots() -> None:
+    from weather_trader.core.trading import lots_before
+
+    as_of = datetime(2026, 7, 3, 15, tzinfo=UTC)
+    minute = timedelta(minutes=1)
+    own_earlier = Lot("A1", EVENT, "yes", 3, D("1.50"), as_of - minute)
+    own_at = Lot("A2", EVENT, "yes", 5, D("2.50"), as_of)
+    own_later = Lot("A3", EVENT, "no", 2, D("1.00"), as_of + minute)
+    other_at = Lot("B1", "KXHIGHCHI-26JUL04", "yes", 4, D("2.00"), as_of)
+    other_later = Lot("B2", "KXHIGHCHI-26JUL04", "no", 1, D("0.60"), as_of + minute)
+    lots = [own_earlier, own_at, other_at, own_later, other_later]
+    assert lots_before(lots, {EVENT}, as_of) == [own_earlier, other_at, other_later]
+    assert lots_before(iter(lots), [EVENT, "KXHIGHCHI-26JUL04"], as_of) == [own_earlier]
+    assert lots_before(lots, set(), as_of) == lots
+    assert lots_before([], {EVENT}, as_of) == []
+
+
+def test_decision_record_round_trip() -> None:
+    from dataclasses import fields, replace
+
+    from weather_trader.core.trading import DECISION_RECORD_FIELDS
+
+    decisions = decide_event([quote()], [0.6], RICH, LOOSE)
+    taken = by_side(decisions, "yes")
+    assert taken.taken and taken.target > 0
+    record = taken.record()
+    assert tuple(record) == DECISION_RECORD_FIELDS
+    assert set(DECISION_RECORD_FIELDS) == {f.name for f in fields(Decision)} - {"target", "held"}
+    assert record["count"] == 82 and record["price"] == D("0.50") and record["reason"] == "taken"
+    # target and held are not stored: they come back as their defaults.
+    assert Decision.from_record(record) == replace(taken, target=0, held=0)
+    for d in decisions:
+        back = Decision.from_record({**d.record(), "extra": "ignored"})
+        assert back.record() == d.record()
+        assert (back.exposure, back.yes_book_price) == (d.exposure, d.yes_book_price)
+    with pytest.raises(KeyError):
+        Decision.from_record({k: v for k, v in record.items() if k != "fee"})

@@ -34,7 +34,6 @@ from weather_trader.defs.resources import (
     DatabaseResource,
     TradingConfigResource,
 )
-from weather_trader.reporting import event_scores
 from weather_trader.store import repo
 
 
@@ -285,7 +284,7 @@ def forecast_scores(
     scores = []
     with database.session() as session:
         for city, day, _ in city_days(context):
-            scores += event_scores(session, city, day)
+            scores += repo.event_scores(session, city, day)
     n = len(scores)
     return MaterializeResult(
         metadata={

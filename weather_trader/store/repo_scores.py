@@ -1,4 +1,4 @@
-"""Scores and summaries computed from the domain database (used by assets, demo and API)."""
+"""Scores and summaries read from the domain database (the forecast scores asset, the demo)."""
 
 from __future__ import annotations
 
@@ -9,17 +9,16 @@ from decimal import Decimal
 from sqlalchemy.orm import Session
 
 from weather_trader.core.cities import KINDS, Kind
-from weather_trader.core.scoring import event_brier
-from weather_trader.store import repo
+from weather_trader.core.scoring import model_and_market_brier
+from weather_trader.store.repo_markets import bracket_probabilities_for, market_snapshots
+from weather_trader.store.repo_trading import orders_for, positions_for
+from weather_trader.store.repo_weather import final_report
 
 
 @dataclass(frozen=True)
 class EventScore:
-    """How well our bracket probabilities and the market's did on one settled event.
-
-    ``brier_market`` uses the book mids normalised to sum to 1 (the raw mids carry the
-    market's overround, which would penalise it for its spread rather than its forecast).
-    """
+    """How well our bracket probabilities and the market's (normalised mids) did on one
+    settled event; lower Brier is better."""
 
     city: str
     climate_date: date
@@ -31,29 +30,23 @@ class EventScore:
 
 def event_scores(session: Session, city: str, day: date) -> list[EventScore]:
     """Scores of the city-day's events that have a final report and stored probabilities."""
-    final = repo.final_report(session, city, day)
+    final = final_report(session, city, day)
     if final is None:
         return []
     scores = []
     for kind in KINDS:
         value = final.value(kind)
-        probs = repo.bracket_probabilities_for(session, city, day, kind)
-        snapshots = {s.ticker: s for s in repo.market_snapshots(session, city, day, kind)}
+        probs = bracket_probabilities_for(session, city, day, kind)
+        snapshots = {s.ticker: s for s in market_snapshots(session, city, day, kind)}
         if value is None or probs.empty or set(probs["ticker"]) - set(snapshots):
             continue
-        brackets = [snapshots[t].bracket for t in probs["ticker"]]
-        yes_index = next(i for i, b in enumerate(brackets) if b.settles_yes(value))
-        market = probs["p_market"].to_numpy(dtype=float)
-        scores.append(
-            EventScore(
-                city=city,
-                climate_date=day,
-                kind=kind,
-                settled_value=value,
-                brier_model=event_brier(probs["p_model"].tolist(), yes_index),
-                brier_market=event_brier((market / market.sum()).tolist(), yes_index),
-            )
+        brier_model, brier_market = model_and_market_brier(
+            [snapshots[t].bracket for t in probs["ticker"]],
+            probs["p_model"].tolist(),
+            probs["p_market"].tolist(),
+            value,
         )
+        scores.append(EventScore(city, day, kind, value, brier_model, brier_market))
     return scores
 
 
@@ -78,11 +71,9 @@ class CitySummary:
 
 def city_summary(session: Session, city: str, days: list[date]) -> CitySummary:
     """Summarise ``city`` over ``days``: orders filled, hit rate, P&L and Brier scores."""
-    orders = repo.orders_for(session, city=city)
+    orders = orders_for(session, city=city)
     orders = orders[orders["climate_date"].isin(days) & (orders["filled_count"] > 0)]
-    settled = [
-        p for p in repo.positions_for(session, city=city) if p.settled and p.climate_date in days
-    ]
+    settled = [p for p in positions_for(session, city=city) if p.settled and p.climate_date in days]
     scores = [s for day in days for s in event_scores(session, city, day)]
     return CitySummary(
         city=city,
