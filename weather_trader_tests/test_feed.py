@@ -34,7 +34,7 @@ from weather_trader.sources.kalshi.ws import KalshiWebSocket
 from weather_trader.sources.kalshi.ws_messages import Subscription
 from weather_trader.store import repo
 from weather_trader.store.db import session_scope
-from weather_trader.store.models import BookSnapshot
+from weather_trader.store.models import BookSnapshotRow
 
 T0 = datetime(2026, 11, 20, 18, 0, tzinfo=UTC)  # 13:00 ET: the Nov 20 and Nov 21 events are open
 EVENT = "KXHIGHNY-26NOV20"
@@ -137,7 +137,7 @@ async def test_feed_records_books_and_trades(local: Local, engine: Engine) -> No
     def recorded(trades: int) -> bool:
         with session_scope(engine) as session:
             tape = repo.trades_for(session, target.ticker, T0 - timedelta(days=1), T0 + DAY)
-            books = session.scalar(select(func.count()).select_from(BookSnapshot))
+            books = session.scalar(select(func.count()).select_from(BookSnapshotRow))
         return len(tape) == trades and books >= len(markets)
 
     await until(lambda: recorded(0), timeout=10)  # every market's first book is in

@@ -57,7 +57,7 @@ def _partition(table: str, *, kind: bool = True) -> tuple[Any, ...]:
     return tuple(args)
 
 
-class Forecast(Base):
+class ForecastRow(Base):
     """One archived forecast value: append-only, never overwritten (point-in-time archive)."""
 
     __tablename__ = "forecasts"
@@ -122,7 +122,7 @@ class ClimateReportRow(Base):
     text: Mapped[str] = mapped_column(Text)
 
 
-class RawPayload(Base):
+class RawPayloadRow(Base):
     """A source response body exactly as received, zlib-compressed, kept for audit.
 
     Identical bodies are stored once (``sha256`` of the uncompressed body is unique); the first
@@ -147,7 +147,7 @@ class RawPayload(Base):
     body_zlib: Mapped[bytes] = mapped_column(LargeBinary)
 
 
-class Market(Base):
+class MarketRow(Base):
     """A Kalshi binary bracket market (the latest known definition and result)."""
 
     __tablename__ = "markets"
@@ -174,7 +174,7 @@ class Market(Base):
     settled_value: Mapped[int | None] = mapped_column(Integer)
 
 
-class BookSnapshot(Base):
+class BookSnapshotRow(Base):
     """A market's order book at one instant: best prices plus both bid ladders as JSON.
 
     ``levels`` is ``{"yes": [[price, count], ...], "no": [[price, count], ...]}`` with decimal
@@ -200,7 +200,7 @@ class BookSnapshot(Base):
     levels: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
-class MarketTrade(Base):
+class MarketTradeRow(Base):
     """One public trade on a Kalshi market (the feed's tick archive for backtests)."""
 
     __tablename__ = "market_trades"
@@ -241,7 +241,7 @@ class DistributionRow(Base):
     extra: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
-class BracketProbability(Base):
+class BracketProbabilityRow(Base):
     """P(YES) of one market: our model's and the market's (mid), with the book it saw."""
 
     __tablename__ = "bracket_probabilities"
@@ -262,7 +262,7 @@ class BracketProbability(Base):
     yes_ask: Mapped[Decimal | None] = mapped_column(MONEY)
 
 
-class Decision(Base):
+class DecisionRow(Base):
     """One trade candidate with its expected value, size, risk verdict and reason."""
 
     __tablename__ = "decisions"
@@ -291,7 +291,7 @@ class Decision(Base):
     reason: Mapped[str] = mapped_column(Text)
 
 
-class Order(Base):
+class OrderRow(Base):
     """An order we sent (or are about to send), keyed by its deterministic client order id."""
 
     __tablename__ = "orders"
@@ -340,7 +340,7 @@ class FillRow(Base):
     filled_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class Position(Base):
+class PositionRow(Base):
     """Contracts held of one outcome (YES or NO) of one market, built from fills."""
 
     __tablename__ = "positions"
@@ -364,7 +364,7 @@ class Position(Base):
     settled: Mapped[bool] = mapped_column(Boolean)
 
 
-class Settlement(Base):
+class SettlementRow(Base):
     """The settled outcome of one position: payout and P&L net of fees."""
 
     __tablename__ = "settlements"
@@ -390,7 +390,7 @@ class Settlement(Base):
     settled_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class Setting(Base):
+class SettingRow(Base):
     """A runtime setting (JSON value) editable from the dashboard."""
 
     __tablename__ = "settings"
@@ -400,7 +400,7 @@ class Setting(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class Event(Base):
+class EventRow(Base):
     """The live-feed outbox: appended in the same transaction as the data it describes.
 
     Ids are strictly increasing in commit order (SQLite AUTOINCREMENT never reuses ids; on
@@ -418,7 +418,7 @@ class Event(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
-class ModelVersion(Base):
+class ModelVersionRow(Base):
     """A trained model version with its parameters and evaluation metrics."""
 
     __tablename__ = "model_versions"

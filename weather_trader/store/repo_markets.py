@@ -25,11 +25,11 @@ from weather_trader.store._util import (
 )
 from weather_trader.store.db import StoreError
 from weather_trader.store.models import (
-    BookSnapshot,
-    BracketProbability,
+    BookSnapshotRow,
+    BracketProbabilityRow,
     DistributionRow,
-    Market,
-    MarketTrade,
+    MarketRow,
+    MarketTradeRow,
 )
 from weather_trader.store.schemas import DistributionRecord
 
@@ -68,9 +68,9 @@ def replace_markets(
             "floor_strike": s.floor_strike, "cap_strike": s.cap_strike, "title": s.title,
             "status": s.status, "close_time": s.close_time, "fee_multiplier": s.fee_multiplier,
         }  # fmt: skip
-        market = session.get(Market, s.ticker)
+        market = session.get(MarketRow, s.ticker)
         if market is None:
-            session.add(Market(ticker=s.ticker, **values))
+            session.add(MarketRow(ticker=s.ticker, **values))
         else:
             for k, v in values.items():
                 setattr(market, k, v)
@@ -78,12 +78,12 @@ def replace_markets(
     books = {(s.ticker, s.captured_at.astimezone(UTC)): s for s in snapshots}
     for (ticker, captured_at), s in books.items():
         session.execute(
-            delete(BookSnapshot).where(
-                BookSnapshot.ticker == ticker, BookSnapshot.captured_at == captured_at
+            delete(BookSnapshotRow).where(
+                BookSnapshotRow.ticker == ticker, BookSnapshotRow.captured_at == captured_at
             )
         )
         session.add(
-            BookSnapshot(
+            BookSnapshotRow(
                 ticker=ticker,
                 city=city,
                 climate_date=day,
@@ -120,20 +120,24 @@ def market_snapshots(
         Snapshots ordered by strike (``less`` first, then ``between`` upwards, ``greater`` last).
     """
     check_kind(kind)
-    books = select(BookSnapshot.ticker, func.max(BookSnapshot.captured_at).label("captured_at"))
+    books = select(
+        BookSnapshotRow.ticker, func.max(BookSnapshotRow.captured_at).label("captured_at")
+    )
     books = books.where(
-        BookSnapshot.city == city, BookSnapshot.climate_date == day, BookSnapshot.kind == kind
+        BookSnapshotRow.city == city,
+        BookSnapshotRow.climate_date == day,
+        BookSnapshotRow.kind == kind,
     )
     if as_of is not None:
-        books = books.where(BookSnapshot.captured_at <= aware(as_of, "as_of"))
-    latest = books.group_by(BookSnapshot.ticker).subquery()
+        books = books.where(BookSnapshotRow.captured_at <= aware(as_of, "as_of"))
+    latest = books.group_by(BookSnapshotRow.ticker).subquery()
     stmt = (
-        select(Market, BookSnapshot)
-        .join(BookSnapshot, BookSnapshot.ticker == Market.ticker)
+        select(MarketRow, BookSnapshotRow)
+        .join(BookSnapshotRow, BookSnapshotRow.ticker == MarketRow.ticker)
         .join(
             latest,
-            (latest.c.ticker == BookSnapshot.ticker)
-            & (latest.c.captured_at == BookSnapshot.captured_at),
+            (latest.c.ticker == BookSnapshotRow.ticker)
+            & (latest.c.captured_at == BookSnapshotRow.captured_at),
         )
     )
     out = [
@@ -168,7 +172,7 @@ def set_market_result(
     Raises:
         StoreError: If the market is unknown.
     """
-    market = session.get(Market, ticker)
+    market = session.get(MarketRow, ticker)
     if market is None:
         raise StoreError(f"unknown market {ticker!r}")
     market.result = result
@@ -244,9 +248,9 @@ def replace_bracket_probabilities(
         StoreError: On missing columns or a row of the wrong kind.
     """
     records = partition_rows(rows, BRACKET_INPUT_COLUMNS, kind, "bracket probabilities")
-    session.execute(partition_delete(BracketProbability, city, day, kind))
+    session.execute(partition_delete(BracketProbabilityRow, city, day, kind))
     session.add_all(
-        BracketProbability(
+        BracketProbabilityRow(
             city=city,
             climate_date=day,
             kind=r["kind"],
@@ -274,11 +278,11 @@ def bracket_probabilities_for(
         ``yes_bid`` / ``yes_ask`` Decimal or None; sorted by kind and ticker.
     """
     check_kind(kind)
-    stmt = select(*(getattr(BracketProbability, c) for c in BRACKET_COLUMNS)).where(
-        BracketProbability.city == city, BracketProbability.climate_date == day
+    stmt = select(*(getattr(BracketProbabilityRow, c) for c in BRACKET_COLUMNS)).where(
+        BracketProbabilityRow.city == city, BracketProbabilityRow.climate_date == day
     )
     if kind is not None:
-        stmt = stmt.where(BracketProbability.kind == kind)
+        stmt = stmt.where(BracketProbabilityRow.kind == kind)
     df = frame(session.execute(stmt.order_by("kind", "ticker")).all(), BRACKET_COLUMNS)
     return typed(df, {"as_of": "datetime", "p_model": "float64", "p_market": "float64"})
 
@@ -300,19 +304,19 @@ def append_trades(session: Session, trades: Sequence[PublicTrade]) -> int:
         }
         for t in trades
     ]
-    return insert_ignoring_duplicates(session, MarketTrade, rows)
+    return insert_ignoring_duplicates(session, MarketTradeRow, rows)
 
 
 def trades_for(session: Session, ticker: str, start: datetime, end: datetime) -> list[PublicTrade]:
     """The recorded trades of ``ticker`` in ``[start, end)``, oldest first."""
     stmt = (
-        select(MarketTrade)
+        select(MarketTradeRow)
         .where(
-            MarketTrade.ticker == ticker,
-            MarketTrade.traded_at >= aware(start, "start"),
-            MarketTrade.traded_at < aware(end, "end"),
+            MarketTradeRow.ticker == ticker,
+            MarketTradeRow.traded_at >= aware(start, "start"),
+            MarketTradeRow.traded_at < aware(end, "end"),
         )
-        .order_by(MarketTrade.traded_at, MarketTrade.id)
+        .order_by(MarketTradeRow.traded_at, MarketTradeRow.id)
     )
     return [
         PublicTrade(

@@ -9,7 +9,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from weather_trader.store._util import aware, dialect_name, jsonable
-from weather_trader.store.models import Event, ModelVersion, Setting
+from weather_trader.store.models import EventRow, ModelVersionRow, SettingRow
 from weather_trader.store.schemas import EventRecord, ModelVersionRecord
 
 EVENTS_LOCK_KEY = 0x77746576
@@ -18,7 +18,7 @@ EVENTS_LOCK_KEY = 0x77746576
 
 def get_setting(session: Session, key: str, default: Any = None) -> Any:
     """The JSON value of setting ``key``, or ``default`` when it is not set."""
-    row = session.get(Setting, key)
+    row = session.get(SettingRow, key)
     return default if row is None else row.value
 
 
@@ -32,9 +32,9 @@ def set_setting(session: Session, key: str, value: Any, now: datetime | None = N
         now: Update time (aware); defaults to the current time.
     """
     updated_at = aware(now, "now") if now is not None else datetime.now(UTC)
-    row = session.get(Setting, key)
+    row = session.get(SettingRow, key)
     if row is None:
-        session.add(Setting(key=key, value=jsonable(value), updated_at=updated_at))
+        session.add(SettingRow(key=key, value=jsonable(value), updated_at=updated_at))
     else:
         row.value = jsonable(value)
         row.updated_at = updated_at
@@ -66,7 +66,7 @@ def append_event(
     """
     if dialect_name(session) == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": EVENTS_LOCK_KEY})
-    event = Event(
+    event = EventRow(
         created_at=datetime.now(UTC),
         topic=topic,
         city=city,
@@ -80,7 +80,9 @@ def append_event(
 
 def events_after(session: Session, last_id: int, limit: int = 500) -> list[EventRecord]:
     """Events with id greater than ``last_id``, oldest first, at most ``limit`` of them."""
-    rows = session.scalars(select(Event).where(Event.id > last_id).order_by(Event.id).limit(limit))
+    rows = session.scalars(
+        select(EventRow).where(EventRow.id > last_id).order_by(EventRow.id).limit(limit)
+    )
     return [
         EventRecord(
             id=r.id,
@@ -97,12 +99,12 @@ def events_after(session: Session, last_id: int, limit: int = 500) -> list[Event
 def save_model_version(session: Session, record: ModelVersionRecord) -> None:
     """Store a model version, replacing the stored one of the same name and version."""
     row = session.scalars(
-        select(ModelVersion).where(
-            ModelVersion.name == record.name, ModelVersion.version == record.version
+        select(ModelVersionRow).where(
+            ModelVersionRow.name == record.name, ModelVersionRow.version == record.version
         )
     ).one_or_none()
     if row is None:
-        row = ModelVersion(name=record.name, version=record.version)
+        row = ModelVersionRow(name=record.name, version=record.version)
         session.add(row)
     row.created_at = record.created_at
     row.params = jsonable(record.params)
@@ -113,9 +115,9 @@ def save_model_version(session: Session, record: ModelVersionRecord) -> None:
 def model_versions(session: Session, name: str) -> list[ModelVersionRecord]:
     """Every stored version of model ``name``, most recently created first."""
     rows = session.scalars(
-        select(ModelVersion)
-        .where(ModelVersion.name == name)
-        .order_by(ModelVersion.created_at.desc(), ModelVersion.id.desc())
+        select(ModelVersionRow)
+        .where(ModelVersionRow.name == name)
+        .order_by(ModelVersionRow.created_at.desc(), ModelVersionRow.id.desc())
     )
     return [
         ModelVersionRecord(

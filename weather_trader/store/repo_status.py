@@ -9,27 +9,27 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from weather_trader.store.models import (
-    BookSnapshot,
+    BookSnapshotRow,
     ClimateReportRow,
-    Decision,
+    DecisionRow,
     DistributionRow,
-    Event,
-    Forecast,
+    EventRow,
+    ForecastRow,
     ObservationRow,
-    Order,
-    Settlement,
+    OrderRow,
+    SettlementRow,
 )
 from weather_trader.store.schemas import DecisionRecord, FreshnessRecord
 
 FRESHNESS_COLUMNS: dict[str, InstrumentedAttribute[Any]] = {
-    "forecasts": Forecast.retrieved_at,
+    "forecasts": ForecastRow.retrieved_at,
     "observations": ObservationRow.observed_at,
     "climate_reports": ClimateReportRow.issued_at,
-    "markets": BookSnapshot.captured_at,
+    "markets": BookSnapshotRow.captured_at,
     "distributions": DistributionRow.as_of,
-    "decisions": Decision.as_of,
-    "orders": Order.created_at,
-    "settlements": Settlement.settled_at,
+    "decisions": DecisionRow.as_of,
+    "orders": OrderRow.created_at,
+    "settlements": SettlementRow.settled_at,
 }
 """Data product -> the column whose latest value says how fresh it is (markets: book captures)."""
 
@@ -53,11 +53,11 @@ def data_freshness(session: Session) -> list[FreshnessRecord]:
 def latest_decisions(session: Session, limit: int) -> list[DecisionRecord]:
     """The ``limit`` most recent trade decisions, taken or skipped, newest first."""
     rows = session.scalars(
-        select(Decision).order_by(Decision.as_of.desc(), Decision.id.desc()).limit(limit)
+        select(DecisionRow).order_by(DecisionRow.as_of.desc(), DecisionRow.id.desc()).limit(limit)
     )
     return [DecisionRecord.model_validate(r, from_attributes=True) for r in rows]
 
 
 def head_event_id(session: Session) -> int:
     """The latest event id in the outbox, 0 when it is empty."""
-    return int(session.scalar(select(func.coalesce(func.max(Event.id), 0))) or 0)
+    return int(session.scalar(select(func.coalesce(func.max(EventRow.id), 0))) or 0)

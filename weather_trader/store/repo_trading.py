@@ -26,12 +26,12 @@ from weather_trader.store._util import (
 )
 from weather_trader.store.db import StoreError
 from weather_trader.store.models import (
-    Decision,
+    DecisionRow,
     FillRow,
-    Market,
-    Order,
-    Position,
-    Settlement,
+    MarketRow,
+    OrderRow,
+    PositionRow,
+    SettlementRow,
 )
 from weather_trader.store.schemas import OutcomeSide, PositionRecord
 
@@ -82,9 +82,9 @@ def replace_decisions(
         StoreError: On missing columns, a row of the wrong kind or a bad money value.
     """
     records = partition_rows(rows, DECISION_INPUT_COLUMNS, kind, "decisions")
-    session.execute(partition_delete(Decision, city, day, kind))
+    session.execute(partition_delete(DecisionRow, city, day, kind))
     session.add_all(
-        Decision(
+        DecisionRow(
             city=city,
             climate_date=day,
             kind=r["kind"],
@@ -118,11 +118,11 @@ def decisions_for(session: Session, city: str, day: date, kind: Kind | None = No
         ``cost``, ``fee`` as Decimal; sorted by kind, ticker, side.
     """
     check_kind(kind)
-    stmt = select(*(getattr(Decision, c) for c in DECISION_COLUMNS)).where(
-        Decision.city == city, Decision.climate_date == day
+    stmt = select(*(getattr(DecisionRow, c) for c in DECISION_COLUMNS)).where(
+        DecisionRow.city == city, DecisionRow.climate_date == day
     )
     if kind is not None:
-        stmt = stmt.where(Decision.kind == kind)
+        stmt = stmt.where(DecisionRow.kind == kind)
     df = frame(session.execute(stmt.order_by("kind", "ticker", "side")).all(), DECISION_COLUMNS)
     return typed(
         df,
@@ -173,7 +173,7 @@ def record_order(
     status = "pending" if result is None else result.status
     filled = 0 if result is None else result.filled_count
     row = session.scalars(
-        select(Order).where(Order.client_order_id == order.client_order_id)
+        select(OrderRow).where(OrderRow.client_order_id == order.client_order_id)
     ).one_or_none()
     if row is not None:
         if result is not None:
@@ -182,7 +182,7 @@ def record_order(
             session.flush()
         return False
     session.add(
-        Order(
+        OrderRow(
             client_order_id=order.client_order_id,
             city=city,
             climate_date=climate_date,
@@ -212,11 +212,13 @@ def orders_for(session: Session, city: str | None = None, day: date | None = Non
         ``count`` int, ``price`` Decimal (YES price), ``time_in_force`` str, ``status`` str,
         ``filled_count`` int, ``created_at`` datetime64[UTC], ``reason`` str.
     """
-    stmt = select(*(getattr(Order, c) for c in ORDER_COLUMNS)).order_by(Order.created_at, Order.id)
+    stmt = select(*(getattr(OrderRow, c) for c in ORDER_COLUMNS)).order_by(
+        OrderRow.created_at, OrderRow.id
+    )
     if city is not None:
-        stmt = stmt.where(Order.city == city)
+        stmt = stmt.where(OrderRow.city == city)
     if day is not None:
-        stmt = stmt.where(Order.climate_date == day)
+        stmt = stmt.where(OrderRow.climate_date == day)
     df = frame(session.execute(stmt).all(), ORDER_COLUMNS)
     return typed(df, {"count": "int64", "filled_count": "int64", "created_at": "datetime"})
 
@@ -243,7 +245,7 @@ def record_fills(session: Session, fills: Iterable[Fill]) -> int:
     orders = {
         o.client_order_id: o
         for o in session.scalars(
-            select(Order).where(Order.client_order_id.in_({f.client_order_id for f in fills}))
+            select(OrderRow).where(OrderRow.client_order_id.in_({f.client_order_id for f in fills}))
         )
     }
     seen = {
@@ -279,17 +281,17 @@ def record_fills(session: Session, fills: Iterable[Fill]) -> int:
     return stored
 
 
-def _apply_fill(session: Session, order: Order, fill: Fill) -> None:
+def _apply_fill(session: Session, order: OrderRow, fill: Fill) -> None:
     position = session.scalars(
-        select(Position).where(
-            Position.ticker == order.ticker, Position.outcome_side == order.outcome_side
+        select(PositionRow).where(
+            PositionRow.ticker == order.ticker, PositionRow.outcome_side == order.outcome_side
         )
     ).one_or_none()
     if position is None:
         event_ticker = session.scalar(
-            select(Market.event_ticker).where(Market.ticker == order.ticker)
+            select(MarketRow.event_ticker).where(MarketRow.ticker == order.ticker)
         )
-        position = Position(
+        position = PositionRow(
             ticker=order.ticker,
             outcome_side=order.outcome_side,
             city=order.city,
@@ -320,7 +322,7 @@ def _apply_fill(session: Session, order: Order, fill: Fill) -> None:
     position.realized_pnl = money(position.realized_pnl + unit * fill.count - basis)
 
 
-def _to_position(p: Position) -> PositionRecord:
+def _to_position(p: PositionRow) -> PositionRecord:
     return PositionRecord(
         ticker=p.ticker,
         outcome_side=p.outcome_side,
@@ -341,15 +343,15 @@ def positions_for(
 ) -> list[PositionRecord]:
     """Positions, optionally of one city and/or climate day; ``open_only`` keeps unsettled
     positions still holding contracts. Ordered by city, climate day, ticker, outcome side."""
-    stmt = select(Position).order_by(
-        Position.city, Position.climate_date, Position.ticker, Position.outcome_side
+    stmt = select(PositionRow).order_by(
+        PositionRow.city, PositionRow.climate_date, PositionRow.ticker, PositionRow.outcome_side
     )
     if city is not None:
-        stmt = stmt.where(Position.city == city)
+        stmt = stmt.where(PositionRow.city == city)
     if day is not None:
-        stmt = stmt.where(Position.climate_date == day)
+        stmt = stmt.where(PositionRow.climate_date == day)
     if open_only:
-        stmt = stmt.where(Position.settled.is_(False), Position.count > 0)
+        stmt = stmt.where(PositionRow.settled.is_(False), PositionRow.count > 0)
     return [_to_position(p) for p in session.scalars(stmt)]
 
 
@@ -362,23 +364,25 @@ def position_lots(session: Session) -> list[Lot]:
     stmt = (
         select(
             FillRow,
-            Order.outcome_side,
-            Position.event_ticker,
-            Settlement.settled_at,
-            Settlement.settled_yes,
+            OrderRow.outcome_side,
+            PositionRow.event_ticker,
+            SettlementRow.settled_at,
+            SettlementRow.settled_yes,
         )
-        .join(Order, Order.client_order_id == FillRow.client_order_id)
+        .join(OrderRow, OrderRow.client_order_id == FillRow.client_order_id)
         .join(
-            Position,
-            (Position.ticker == FillRow.ticker) & (Position.outcome_side == Order.outcome_side),
+            PositionRow,
+            (PositionRow.ticker == FillRow.ticker)
+            & (PositionRow.outcome_side == OrderRow.outcome_side),
         )
         .outerjoin(
-            Settlement,
-            (Settlement.ticker == FillRow.ticker) & (Settlement.outcome_side == Order.outcome_side),
+            SettlementRow,
+            (SettlementRow.ticker == FillRow.ticker)
+            & (SettlementRow.outcome_side == OrderRow.outcome_side),
         )
         .where(
-            ((FillRow.side == "bid") & (Order.outcome_side == "yes"))
-            | ((FillRow.side == "ask") & (Order.outcome_side == "no"))
+            ((FillRow.side == "bid") & (OrderRow.outcome_side == "yes"))
+            | ((FillRow.side == "ask") & (OrderRow.outcome_side == "no"))
         )
     )
     lots = []
@@ -430,19 +434,19 @@ def replace_settlements(
         StoreError: On missing columns, a row of the wrong kind or a bad money value.
     """
     records = partition_rows(rows, SETTLEMENT_INPUT_COLUMNS, kind, "settlements")
-    old = select(Settlement).where(Settlement.city == city, Settlement.climate_date == day)
+    old = select(SettlementRow).where(SettlementRow.city == city, SettlementRow.climate_date == day)
     if kind is not None:
-        old = old.where(Settlement.kind == kind)
+        old = old.where(SettlementRow.kind == kind)
     for s in session.scalars(old).all():
         position = _position(session, s.ticker, s.outcome_side)
         if position is not None and position.settled:
             position.realized_pnl = money(position.realized_pnl - s.pnl)
             position.settled = False
-    session.execute(partition_delete(Settlement, city, day, kind))
+    session.execute(partition_delete(SettlementRow, city, day, kind))
     for r in records:
         pnl = money(r["pnl"], "pnl")
         session.add(
-            Settlement(
+            SettlementRow(
                 ticker=r["ticker"],
                 outcome_side=r["outcome_side"],
                 city=city,
@@ -466,9 +470,11 @@ def replace_settlements(
     return len(records)
 
 
-def _position(session: Session, ticker: str, outcome_side: str) -> Position | None:
+def _position(session: Session, ticker: str, outcome_side: str) -> PositionRow | None:
     return session.scalars(
-        select(Position).where(Position.ticker == ticker, Position.outcome_side == outcome_side)
+        select(PositionRow).where(
+            PositionRow.ticker == ticker, PositionRow.outcome_side == outcome_side
+        )
     ).one_or_none()
 
 
@@ -482,17 +488,17 @@ def pnl_summary(session: Session) -> pd.DataFrame:
     """
     stmt = (
         select(
-            Settlement.city,
-            Settlement.climate_date,
-            func.count(func.distinct(Settlement.ticker)),
-            func.sum(Settlement.count),
-            func.sum(Settlement.cost),
-            func.sum(Settlement.fees),
-            func.sum(Settlement.payout),
-            func.sum(Settlement.pnl),
+            SettlementRow.city,
+            SettlementRow.climate_date,
+            func.count(func.distinct(SettlementRow.ticker)),
+            func.sum(SettlementRow.count),
+            func.sum(SettlementRow.cost),
+            func.sum(SettlementRow.fees),
+            func.sum(SettlementRow.payout),
+            func.sum(SettlementRow.pnl),
         )
-        .group_by(Settlement.city, Settlement.climate_date)
-        .order_by(Settlement.city, Settlement.climate_date)
+        .group_by(SettlementRow.city, SettlementRow.climate_date)
+        .order_by(SettlementRow.city, SettlementRow.climate_date)
     )
     df = frame(session.execute(stmt).all(), PNL_COLUMNS)
     for column in ("cost", "fees", "payout", "pnl"):

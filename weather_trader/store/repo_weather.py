@@ -26,10 +26,10 @@ from weather_trader.store.db import StoreError
 from weather_trader.store.models import (
     DETERMINISTIC_MEMBER,
     ClimateReportRow,
-    Forecast,
+    ForecastRow,
     ObservationRow,
+    RawPayloadRow,
 )
-from weather_trader.store.models import RawPayload as RawPayloadRow
 
 FORECAST_COLUMNS = (
     "city", "climate_date", "kind", "source", "model", "member", "issued_at", "lead_days",
@@ -96,7 +96,7 @@ def append_forecasts(session: Session, points: Iterable[ForecastPoint]) -> int:
                 "value_f": p.value_f,
             },
         )
-    return insert_ignoring_duplicates(session, Forecast, list(rows.values()))
+    return insert_ignoring_duplicates(session, ForecastRow, list(rows.values()))
 
 
 def append_forecast_frame(session: Session, forecasts: pd.DataFrame) -> int:
@@ -142,7 +142,7 @@ def append_forecast_frame(session: Session, forecasts: pd.DataFrame) -> int:
     rows = [
         dict(zip(columns, values, strict=True)) for values in zip(*columns.values(), strict=True)
     ]
-    return insert_ignoring_duplicates(session, Forecast, rows)
+    return insert_ignoring_duplicates(session, ForecastRow, rows)
 
 
 def forecasts_as_of(session: Session, city: str, day: date, as_of: datetime) -> pd.DataFrame:
@@ -161,11 +161,11 @@ def forecasts_as_of(session: Session, city: str, day: date, as_of: datetime) -> 
         StoreError: If ``as_of`` is naive.
     """
     as_of = aware(as_of, "as_of")
-    stmt = select(*(getattr(Forecast, c) for c in FORECAST_COLUMNS)).where(
-        Forecast.city == city,
-        Forecast.climate_date == day,
-        Forecast.issued_at <= as_of,
-        Forecast.retrieved_at <= as_of,
+    stmt = select(*(getattr(ForecastRow, c) for c in FORECAST_COLUMNS)).where(
+        ForecastRow.city == city,
+        ForecastRow.climate_date == day,
+        ForecastRow.issued_at <= as_of,
+        ForecastRow.retrieved_at <= as_of,
     )
     df = frame(session.execute(stmt).all(), FORECAST_COLUMNS)
     keys = ["kind", "source", "model", "member"]
@@ -200,15 +200,15 @@ def training_history(
     """
     # Grouped in the unique index's column order so SQLite walks the index instead of sorting.
     group = (
-        Forecast.city, Forecast.climate_date, Forecast.kind, Forecast.source, Forecast.model,
-        Forecast.issued_at, Forecast.lead_days,
+        ForecastRow.city, ForecastRow.climate_date, ForecastRow.kind, ForecastRow.source,
+        ForecastRow.model, ForecastRow.issued_at, ForecastRow.lead_days,
     )  # fmt: skip
     stmt = (
-        select(*group, func.avg(Forecast.value_f))
+        select(*group, func.avg(ForecastRow.value_f))
         .where(
-            Forecast.city.in_(list(cities)),
-            Forecast.climate_date >= start,
-            Forecast.climate_date <= end,
+            ForecastRow.city.in_(list(cities)),
+            ForecastRow.climate_date >= start,
+            ForecastRow.climate_date <= end,
         )
         .group_by(*group)
     )

@@ -19,7 +19,7 @@ from weather_trader.sim.sources import history_frames
 from weather_trader.sim.world import build_sim
 from weather_trader.store import repo
 from weather_trader.store.db import session_scope
-from weather_trader.store.models import Settlement
+from weather_trader.store.models import SettlementRow
 
 DAY = date(2026, 3, 10)
 """A settled climate day, far enough in the past that every report about it is out."""
@@ -48,13 +48,13 @@ def seed_history(
             )
 
 
-def settlement_rows(engine: Engine, city: str, day: date) -> list[Settlement]:
+def settlement_rows(engine: Engine, city: str, day: date) -> list[SettlementRow]:
     """The stored settlements of a city-day, by ticker and side."""
     with session_scope(engine) as session:
         stmt = (
-            select(Settlement)
-            .where(Settlement.city == city, Settlement.climate_date == day)
-            .order_by(Settlement.ticker, Settlement.outcome_side)
+            select(SettlementRow)
+            .where(SettlementRow.city == city, SettlementRow.climate_date == day)
+            .order_by(SettlementRow.ticker, SettlementRow.outcome_side)
         )
         return list(session.scalars(stmt))
 

@@ -23,7 +23,7 @@ from weather_trader.sim.world import build_sim
 from weather_trader.sources.errors import MalformedResponse
 from weather_trader.store import repo
 from weather_trader.store.db import make_engine, session_scope
-from weather_trader.store.models import ClimateReportRow, Forecast
+from weather_trader.store.models import ClimateReportRow, ForecastRow
 from weather_trader_tests.defs.support import CITY, DAY, key
 
 T0 = datetime(2026, 11, 26, 15, tzinfo=UTC)
@@ -104,9 +104,9 @@ def _archive(settings: Settings, weather: WeatherSourceResource, now: datetime) 
 
 def _archived(settings: Settings) -> tuple[int, int, datetime | None]:
     with session_scope(make_engine(settings.resolved_database_url)) as session:
-        forecasts = session.scalar(select(func.count()).select_from(Forecast)) or 0
+        forecasts = session.scalar(select(func.count()).select_from(ForecastRow)) or 0
         reports = session.scalar(select(func.count()).select_from(ClimateReportRow)) or 0
-        latest = session.scalar(select(func.max(Forecast.retrieved_at)))
+        latest = session.scalar(select(func.max(ForecastRow.retrieved_at)))
     return forecasts, reports, latest
 
 

@@ -38,7 +38,7 @@ from weather_trader.sources.kalshi.market_data import KalshiMarketData
 from weather_trader.sources.live_weather import LiveWeatherSource, PointInTimeUnavailable
 from weather_trader.store import repo
 from weather_trader.store.db import session_scope
-from weather_trader.store.models import FillRow, Forecast
+from weather_trader.store.models import FillRow, ForecastRow
 from weather_trader_tests.defs.support import (
     CITY,
     DAY,
@@ -106,7 +106,7 @@ def state(p: Pipeline) -> dict[str, Any]:
         decisions = repo.decisions_for(session, CITY, DAY)
         orders = repo.orders_for(session, city=CITY, day=DAY)
         return {
-            "forecasts": session.scalar(select(func.count()).select_from(Forecast)),
+            "forecasts": session.scalar(select(func.count()).select_from(ForecastRow)),
             "distributions": [repo.distribution_for(session, CITY, DAY, k) for k in KINDS],
             "markets": [repo.market_snapshots(session, CITY, DAY, k) for k in KINDS],
             "probabilities": repo.bracket_probabilities_for(session, CITY, DAY).to_dict("records"),

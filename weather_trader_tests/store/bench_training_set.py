@@ -21,7 +21,7 @@ from weather_trader.sim.sources import history_frames
 from weather_trader.sim.world import build_sim
 from weather_trader.store import repo
 from weather_trader.store.db import make_engine, migrate, session_scope
-from weather_trader.store.models import Forecast
+from weather_trader.store.models import ForecastRow
 
 END = date(2026, 10, 31)
 DAYS = 730
@@ -45,7 +45,7 @@ def main() -> None:
             )
     seeded = time.perf_counter() - t0
     with session_scope(engine) as session:
-        rows = session.scalar(select(func.count()).select_from(Forecast))
+        rows = session.scalar(select(func.count()).select_from(ForecastRow))
         t0 = time.perf_counter()
         history = repo.training_history(session, sorted(CITIES), start, END)
         built = time.perf_counter() - t0

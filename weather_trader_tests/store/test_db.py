@@ -21,7 +21,7 @@ from weather_trader.store.db import (
     migrate,
     session_scope,
 )
-from weather_trader.store.models import Base, Market, Setting
+from weather_trader.store.models import Base, MarketRow, SettingRow
 from weather_trader.store.repo import get_setting, set_setting
 
 EXPECTED_TABLES = {
@@ -97,7 +97,7 @@ def test_datetimes_come_back_aware_utc(engine: Engine) -> None:
     with session_scope(engine) as s:
         set_setting(s, "k", 1, now=at)
     with session_scope(engine) as s:
-        stored = s.scalars(select(Setting.updated_at)).one()
+        stored = s.scalars(select(SettingRow.updated_at)).one()
     assert stored == at
     assert stored.tzinfo == UTC
     assert stored.hour == 12
@@ -105,14 +105,14 @@ def test_datetimes_come_back_aware_utc(engine: Engine) -> None:
 
 def test_naive_datetime_is_rejected(engine: Engine) -> None:
     with pytest.raises((StatementError, ValueError)), session_scope(engine) as s:
-        s.add(Setting(key="k", value=1, updated_at=datetime(2026, 5, 12, 7, 30)))
+        s.add(SettingRow(key="k", value=1, updated_at=datetime(2026, 5, 12, 7, 30)))
         s.flush()
 
 
 def test_money_reads_back_as_decimal(engine: Engine) -> None:
     with session_scope(engine) as s:
         s.add(
-            Market(
+            MarketRow(
                 ticker="T",
                 event_ticker="E",
                 series_ticker="S",
@@ -129,7 +129,7 @@ def test_money_reads_back_as_decimal(engine: Engine) -> None:
             )
         )
     with session_scope(engine) as s:
-        value = s.scalars(select(Market.fee_multiplier)).one()
+        value = s.scalars(select(MarketRow.fee_multiplier)).one()
     assert value == Decimal("0.0175")
     assert isinstance(value, Decimal)
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from weather_trader.core.records import PublicTrade
 from weather_trader.store import repo
-from weather_trader.store.models import RawPayload
+from weather_trader.store.models import RawPayloadRow
 
 T0 = datetime(2026, 11, 26, 15, tzinfo=UTC)
 
@@ -34,7 +34,7 @@ def test_raw_payload_is_compressed_deduplicated_and_read_back(session: Session) 
     assert _store(session, body, T0 + timedelta(minutes=5)) is False  # same body: kept once
     assert _store(session, b"{}", T0 + timedelta(minutes=10)) is True
     session.commit()
-    row = session.scalars(select(RawPayload).order_by(RawPayload.id)).first()
+    row = session.scalars(select(RawPayloadRow).order_by(RawPayloadRow.id)).first()
     assert row is not None
     assert row.size_bytes == len(body)
     assert len(row.body_zlib) < len(body) / 10

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from weather_trader.store.db import StoreError
-from weather_trader.store.models import BookSnapshot, Market
+from weather_trader.store.models import BookSnapshotRow, MarketRow
 from weather_trader.store.repo import (
     bracket_probabilities_for,
     distribution_for,
@@ -32,7 +32,7 @@ EVENT_MARKETS = [
 
 
 def _books(session: Session) -> int:
-    return session.scalar(select(func.count()).select_from(BookSnapshot)) or 0
+    return session.scalar(select(func.count()).select_from(BookSnapshotRow)) or 0
 
 
 def test_replace_markets_round_trips_latest_book(session: Session) -> None:
@@ -57,7 +57,7 @@ def test_replace_markets_round_trips_latest_book(session: Session) -> None:
     assert got[moved.ticker].yes_ask == Decimal("1")
     assert got[f"{EVENT}-T70"].captured_at == T0
     assert _books(session) == 4
-    assert session.scalar(select(func.count()).select_from(Market)) == 3
+    assert session.scalar(select(func.count()).select_from(MarketRow)) == 3
     # A replay at T0 must not see the book captured five minutes later.
     then = {s.ticker: s for s in market_snapshots(session, "NYC", DAY, "high", as_of=T0)}
     assert then[moved.ticker].captured_at == T0 and then[moved.ticker].yes_ask < Decimal("1")
@@ -80,7 +80,7 @@ def test_replace_markets_rejects_other_partition(session: Session) -> None:
 def test_set_market_result(session: Session) -> None:
     replace_markets(session, "NYC", DAY, EVENT_MARKETS)
     set_market_result(session, f"{EVENT}-T71", result="yes", settled_value=75)
-    market = session.get(Market, f"{EVENT}-T71")
+    market = session.get(MarketRow, f"{EVENT}-T71")
     assert market is not None
     assert (market.result, market.settled_value) == ("yes", 75)
     with pytest.raises(StoreError, match="unknown market"):

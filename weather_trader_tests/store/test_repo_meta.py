@@ -11,7 +11,7 @@ from sqlalchemy import Engine, delete
 from sqlalchemy.orm import Session
 
 from weather_trader.store.db import session_scope
-from weather_trader.store.models import Event
+from weather_trader.store.models import EventRow
 from weather_trader.store.repo import (
     append_event,
     events_after,
@@ -60,7 +60,7 @@ def test_event_ids_are_not_reused_after_deletion(engine: Engine) -> None:
         append_event(s, "fill", {})
         last = append_event(s, "fill", {})
     with session_scope(engine) as s:
-        s.execute(delete(Event).where(Event.id == last))
+        s.execute(delete(EventRow).where(EventRow.id == last))
     with session_scope(engine) as s:
         assert append_event(s, "fill", {}) > last
 

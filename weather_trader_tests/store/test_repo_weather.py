@@ -10,7 +10,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from weather_trader.store.db import StoreError, session_scope
-from weather_trader.store.models import Forecast
+from weather_trader.store.models import ForecastRow
 from weather_trader.store.repo import (
     append_forecasts,
     climate_reports_for,
@@ -26,7 +26,7 @@ from weather_trader_tests.store.factories import DAY, T0, observation, point, re
 
 
 def _count(session: Session) -> int:
-    return session.scalar(select(func.count()).select_from(Forecast)) or 0
+    return session.scalar(select(func.count()).select_from(ForecastRow)) or 0
 
 
 def test_append_forecasts_skips_duplicates(session: Session) -> None:
@@ -41,8 +41,8 @@ def test_append_forecasts_skips_duplicates(session: Session) -> None:
     session.commit()
     assert _count(session) == 7
     stored = session.scalars(
-        select(Forecast.value_f).where(
-            Forecast.model == "gfs", Forecast.kind == "high", Forecast.issued_at == T0
+        select(ForecastRow.value_f).where(
+            ForecastRow.model == "gfs", ForecastRow.kind == "high", ForecastRow.issued_at == T0
         )
     ).all()
     assert stored == [74.3]  # never overwritten
