@@ -15,9 +15,9 @@ from fastapi.staticfiles import StaticFiles
 
 from api import queries
 from api.deps import get_engine, get_metrics, get_settings
-from api.feed import OutboxHub
 from api.metrics import DomainSnapshot, MetricsMiddleware, SidecarMetrics
-from api.routes import feed, health, metrics, overview
+from api.outbox import OutboxHub
+from api.routes import health, live, metrics, overview
 from api.settings import ApiSettings
 from weather_trader.store.db import make_engine, migrate
 
@@ -96,6 +96,6 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.state.metrics = SidecarMetrics(partial(_domain_snapshot, app))
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (health, overview, feed, metrics):
+    for module in (health, overview, live, metrics):
         app.include_router(module.router)
     return app

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
-from api.feed import OutboxHub
 from api.metrics import SidecarMetrics
+from api.outbox import OutboxHub
 from api.settings import ApiSettings
 
 

@@ -117,8 +117,8 @@ def _feed(settings: Settings) -> int:
     import asyncio
     import logging
 
-    from weather_trader.feed import run_feed, websocket_url
     from weather_trader.kalshi_signing import KalshiKeyError
+    from weather_trader.market_recorder import run_feed, websocket_url
     from weather_trader.sources.kalshi.auth import KalshiCredentials
     from weather_trader.sources.kalshi.rest import KalshiClient
     from weather_trader.sources.kalshi.ws import KalshiWebSocket

@@ -17,8 +17,8 @@ import logging
 from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
 
 from api.deps import get_hub, get_metrics, get_settings
-from api.feed import PAGE_SIZE, OutboxHub, Signal
 from api.metrics import SidecarMetrics
+from api.outbox import PAGE_SIZE, OutboxHub, Signal
 from api.schemas import EventOut
 
 logger = logging.getLogger(__name__)

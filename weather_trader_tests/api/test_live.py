@@ -7,7 +7,7 @@ from sqlalchemy import Engine
 from starlette.websockets import WebSocketDisconnect
 
 from api import create_app
-from api.routes.feed import CLOSE_SLOW_CONSUMER
+from api.routes.live import CLOSE_SLOW_CONSUMER
 from weather_trader_tests.api.conftest import (
     SettingsFactory,
     TestClient,

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from api.feed import OutboxHub, Signal
 from api.metrics import DomainSnapshot, SidecarMetrics
+from api.outbox import OutboxHub, Signal
 from api.schemas import EventOut
 
 

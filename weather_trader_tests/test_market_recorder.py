@@ -20,7 +20,7 @@ from sqlalchemy import Engine, func, select
 from weather_trader.cli import main
 from weather_trader.core.cities import CITIES, KINDS
 from weather_trader.core.records import OrderRequest
-from weather_trader.feed import discover_markets, run_feed, websocket_url
+from weather_trader.market_recorder import discover_markets, run_feed, websocket_url
 from weather_trader.sim.exchange import (
     ExchangeClock,
     ExchangeState,
