@@ -1,1 +1,1 @@
-"""defs layer (see DESIGN.md section 2)."""
+"""defs layer (see docs/architecture.md section 1)."""

@@ -9,7 +9,7 @@ from dagster import AssetExecutionContext, BackfillPolicy, BetaWarning
 
 from weather_trader.defs.partitions import city_day_partitions, split_key
 
-# Single-run backfills are a deliberate choice (DESIGN section 3); Dagster flags the parameter
+# Single-run backfills are deliberate (docs/architecture.md section 2); Dagster flags the parameter
 # as beta on every asset, which only buries real warnings.
 warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", category=BetaWarning)
 

@@ -1,1 +1,1 @@
-"""sources layer (see DESIGN.md section 2)."""
+"""sources layer (see docs/architecture.md section 1)."""

@@ -1,2 +1,2 @@
 """The domain database: SQLAlchemy models, engine/session helpers, Alembic migrations and
-repository functions (see DESIGN.md sections 2 and 4). Import the API from ``store.repo``."""
+repository functions (see docs/architecture.md section 1). Import the API from ``store.repo``."""

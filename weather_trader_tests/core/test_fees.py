@@ -19,7 +19,7 @@ D = Decimal
 @pytest.mark.parametrize(
     ("count", "price", "expected"),
     [
-        (100, "0.50", "1.75"),  # DESIGN example
+        (100, "0.50", "1.75"),  # docs/architecture.md section 5 example
         (20, "0.60", "0.34"),  # 0.336 rounds UP
         (1, "0.50", "0.02"),  # 0.0175 -> 0.02
         (1, "0.01", "0.01"),  # 0.000693 -> one cent, never zero

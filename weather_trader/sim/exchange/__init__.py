@@ -1,4 +1,4 @@
-"""A local, Kalshi-compatible exchange over the simulated market (DESIGN.md section 5).
+"""A local, Kalshi-compatible exchange over the simulated market (docs/architecture.md section 3).
 
 Any Kalshi client works against it unchanged: REST under ``/trade-api/v2`` (series, events,
 markets, order books, trades; signed ``/portfolio`` routes with V2 orders at
