@@ -137,7 +137,10 @@ def model_chooser(database: DatabaseResource, model_store: ModelStoreResource) -
         )
         for v in versions
     ]
-    load = lambda version: PredictorParams.from_json(model_store.load(MODEL_NAME, version))  # noqa: E731
+
+    def load(version: str) -> PredictorParams:
+        return PredictorParams.from_json(model_store.load(MODEL_NAME, version))
+
     return ModelChooser(candidates, load)
 
 

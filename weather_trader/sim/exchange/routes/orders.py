@@ -50,12 +50,7 @@ def orders_router(state: ExchangeState, user: UserAccess) -> APIRouter:
         user_id = user(request)
         body = await json_body(request)
         items = body.get("orders")
-        if not isinstance(items, list) or not items:
-            raise BadRequestError("orders must be a non-empty list", code="invalid_parameters")
-        if len(items) > MAX_BATCH:
-            raise BadRequestError(
-                f"at most {MAX_BATCH} orders per batch", code="invalid_parameters"
-            )
+        items = batch_items(items)
         out = []
         for item in items:
             coid = item.get("client_order_id") if isinstance(item, dict) else None
@@ -82,12 +77,7 @@ def orders_router(state: ExchangeState, user: UserAccess) -> APIRouter:
         items = body.get("orders")
         if items is None and isinstance(body.get("ids"), list):
             items = [{"order_id": i} for i in body["ids"]]
-        if not isinstance(items, list) or not items:
-            raise BadRequestError("orders must be a non-empty list", code="invalid_parameters")
-        if len(items) > MAX_BATCH:
-            raise BadRequestError(
-                f"at most {MAX_BATCH} orders per batch", code="invalid_parameters"
-            )
+        items = batch_items(items)
         out = []
         for item in items:
             order_id = str(item.get("order_id", "")) if isinstance(item, dict) else ""
@@ -227,3 +217,12 @@ def parse_new_order(body: object) -> NewOrder:
         expiration_time=expiration_from_seconds(body.get("expiration_time")),
         **flags,
     )
+
+
+def batch_items(items: object) -> list[Any]:
+    """A batch's orders; refuses anything but a non-empty list of at most ``MAX_BATCH``."""
+    if not isinstance(items, list) or not items:
+        raise BadRequestError("orders must be a non-empty list", code="invalid_parameters")
+    if len(items) > MAX_BATCH:
+        raise BadRequestError(f"at most {MAX_BATCH} orders per batch", code="invalid_parameters")
+    return items
