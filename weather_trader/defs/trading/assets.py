@@ -69,14 +69,12 @@ def trade_decisions(
         as_of = pipeline_as_of(city, day, now)
         settles_at = final_report_expected_at(city, day)
         with database.session() as session:
-            # A re-run decides as the first run did: this city-day's own fills at or after
-            # as_of are the outcome of this decision, not positions held before it.
             books = {
                 k: {s.ticker: s for s in repo.market_snapshots(session, city, day, k, as_of=as_of)}
                 for k in KINDS
             }
             events = {s.event_ticker for k in KINDS for s in books[k].values()}
-            lots = lots_before(lots, events, as_of)
+            lots = lots_before(lots, events, as_of)  # a re-run decides as the first run did
             forecasts = repo.forecasts_as_of(session, city, day, as_of)
             frames = []
             for kind in KINDS:
