@@ -7,10 +7,12 @@ A wrong value fails loudly at start-up with the variable's name, never falls bac
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -25,6 +27,27 @@ KALSHI_API_URLS: dict[str, str] = {
     "demo": DEMO_BASE_URL,
 }
 """Kalshi's REST base per mode; sim mode uses ``KALSHI_API_URL`` (a local exchange) when set."""
+
+TLS_MODES: frozenset[str] = frozenset({"demo", "live"})
+"""Modes that send signed orders: their Kalshi URL must be HTTPS unless it is loopback."""
+
+
+def is_loopback_host(host: str | None) -> bool:
+    """True for ``localhost`` and loopback addresses (127.0.0.0/8, ::1)."""
+    if not host:
+        return False
+    if host.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def is_secure_url(url: str) -> bool:
+    """True for an ``https://`` URL, or any URL whose host is loopback (a local exchange)."""
+    parts = urlsplit(url)
+    return parts.scheme.lower() == "https" or is_loopback_host(parts.hostname)
 
 
 class SettingsError(ValueError):
@@ -115,6 +138,14 @@ class Settings(EnvSettings):
             raise ValueError(
                 f"WEATHER_TRADER_MODE={self.mode} trades on Kalshi: set KALSHI_KEY_ID and "
                 "KALSHI_PRIVATE_KEY_PATH"
+            )
+        # Signed orders and the key id must not cross the network in clear text.
+        url = self.kalshi_api_url
+        if self.mode in TLS_MODES and url is not None and not is_secure_url(url):
+            raise ValueError(
+                f"WEATHER_TRADER_MODE={self.mode} needs an https:// KALSHI_API_URL outside "
+                f"loopback (127.0.0.0/8, ::1, localhost), got {urlsplit(url).scheme}://"
+                f"{urlsplit(url).hostname}"
             )
         return self
 

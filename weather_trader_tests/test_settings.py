@@ -157,6 +157,53 @@ def test_real_modes_need_a_contact_and_trading_modes_a_key() -> None:
     assert Settings.from_env({}).resolved_kalshi_api_url is None  # sim: the in-process market
 
 
+TRADING = {
+    "WEATHER_TRADER_USER_AGENT": "wt (ops@example.com)",
+    "KALSHI_KEY_ID": "k",
+    "KALSHI_PRIVATE_KEY_PATH": "/k.pem",
+}
+
+
+@pytest.mark.parametrize("mode", ["demo", "live"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://api.elections.kalshi.com/trade-api/v2",
+        "http://10.0.0.5:8700/trade-api/v2",
+        "http://localhost.example.com/trade-api/v2",
+        "http://127.0.0.1.nip.io/trade-api/v2",
+    ],
+)
+def test_trading_modes_refuse_clear_text_kalshi_urls_off_loopback(mode: str, url: str) -> None:
+    with pytest.raises(SettingsError, match="needs an https:// KALSHI_API_URL") as exc:
+        Settings.from_env({"WEATHER_TRADER_MODE": mode, "KALSHI_API_URL": url, **TRADING})
+    assert "KALSHI_PRIVATE_KEY" not in str(exc.value)
+
+
+@pytest.mark.parametrize("mode", ["demo", "live"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://api.elections.kalshi.com/trade-api/v2",
+        "https://10.0.0.5:8700/trade-api/v2",
+        "http://127.0.0.1:8700/trade-api/v2",
+        "http://127.8.9.10:8700/trade-api/v2",
+        "http://localhost:8700/trade-api/v2",
+        "http://[::1]:8700/trade-api/v2",
+    ],
+)
+def test_trading_modes_accept_https_or_loopback(mode: str, url: str) -> None:
+    settings = Settings.from_env({"WEATHER_TRADER_MODE": mode, "KALSHI_API_URL": url, **TRADING})
+    assert settings.resolved_kalshi_api_url == url
+
+
+@pytest.mark.parametrize("mode", ["sim", "paper"])
+def test_non_trading_modes_keep_plain_http(mode: str) -> None:
+    url = "http://exchange.internal:8700/trade-api/v2"
+    settings = Settings.from_env({"WEATHER_TRADER_MODE": mode, "KALSHI_API_URL": url, **TRADING})
+    assert settings.kalshi_api_url == url
+
+
 def test_secrets_never_show_in_a_repr() -> None:
     s = Settings.from_env(
         {"OPEN_METEO_API_KEY": "om-secret", "KALSHI_PRIVATE_KEY_PASSPHRASE": "pp-secret"}
