@@ -14,6 +14,8 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.dagster_runs import RUN_STATUSES, DagsterRunReader, DagsterRunsSnapshot
+
 logger = logging.getLogger(__name__)
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -125,14 +127,89 @@ class DomainCollector(Collector):
         yield stamp
 
 
+class DagsterRunsCollector(Collector):
+    """Collects Dagster's unfinished runs by status and its pools' slots on each scrape.
+
+    ``weather_trader_dagster_runs{status="queued"}`` piling up means runs wait for capacity
+    (e.g. a dead run holding the only ``kalshi_api`` slot): the ``DagsterRunsQueued`` alert.
+
+    Args:
+        snapshot: Reads the instance (see :class:`api.dagster_runs.DagsterRunReader`); None
+            when no instance is configured, which exports the families without samples.
+    """
+
+    def __init__(self, snapshot: Callable[[], DagsterRunsSnapshot] | None) -> None:
+        self._snapshot = snapshot
+
+    def describe(self) -> list[Metric]:
+        """No up-front description: the families are produced by reading the instance."""
+        return []
+
+    def collect(self) -> Iterator[Metric]:
+        """Yield the Dagster gauges; ``dagster_up 0`` alone when the instance cannot be read."""
+        up = GaugeMetricFamily(
+            f"{PREFIX}_dagster_up", "1 when the Dagster instance answered the last scrape."
+        )
+        runs = GaugeMetricFamily(
+            f"{PREFIX}_dagster_runs",
+            "Dagster runs by unfinished status (queued, not_started, starting, started, "
+            "canceling).",
+            labels=["status"],
+        )
+        pool_limit = GaugeMetricFamily(
+            f"{PREFIX}_dagster_pool_slots",
+            "Slots of each Dagster concurrency pool.",
+            labels=["pool"],
+        )
+        pool_claimed = GaugeMetricFamily(
+            f"{PREFIX}_dagster_pool_claimed_slots",
+            "Slots of each Dagster pool held by a run's step.",
+            labels=["pool"],
+        )
+        pool_pending = GaugeMetricFamily(
+            f"{PREFIX}_dagster_pool_pending_steps",
+            "Steps waiting for a slot of each Dagster pool (not yet assigned one).",
+            labels=["pool"],
+        )
+        snap = None
+        if self._snapshot is not None:
+            try:
+                snap = self._snapshot()
+            except Exception as exc:  # a scrape must never fail because Dagster's storage does
+                logger.warning("dagster metrics query failed", extra={"error": type(exc).__name__})
+                up.add_metric([], 0)
+            else:
+                up.add_metric([], 1)
+        if snap is not None:
+            for status in RUN_STATUSES:
+                runs.add_metric([status.lower()], snap.runs.get(status.lower(), 0))
+            for name, pool in sorted(snap.pools.items()):
+                pool_limit.add_metric([name], pool.limit)
+                pool_claimed.add_metric([name], pool.claimed)
+                pool_pending.add_metric([name], pool.pending)
+        yield from (up, runs, pool_limit, pool_claimed, pool_pending)
+
+
 class SidecarMetrics:
     """The sidecar's metrics on a dedicated :class:`CollectorRegistry`.
 
     Args:
         snapshot: Computes the domain figures at scrape time (see :class:`DomainCollector`).
+        dagster_runs: Reads Dagster's runs and pools at scrape time (see
+            :class:`DagsterRunsCollector`); when None, the instance of ``$DAGSTER_HOME`` if
+            that is set and ``dagster_from_env``.
+        dagster_from_env: Whether to fall back on ``$DAGSTER_HOME``'s instance.
     """
 
-    def __init__(self, snapshot: Callable[[], DomainSnapshot]) -> None:
+    def __init__(
+        self,
+        snapshot: Callable[[], DomainSnapshot],
+        dagster_runs: Callable[[], DagsterRunsSnapshot] | None = None,
+        *,
+        dagster_from_env: bool = True,
+    ) -> None:
+        if dagster_runs is None and dagster_from_env:
+            dagster_runs = DagsterRunReader.from_env()
         self.registry = CollectorRegistry()
         self.http_requests = Counter(
             f"{PREFIX}_http_requests_total",
@@ -171,6 +248,7 @@ class SidecarMetrics:
             registry=self.registry,
         )
         self.registry.register(DomainCollector(snapshot))
+        self.registry.register(DagsterRunsCollector(dagster_runs))
 
     def render(self) -> bytes:
         """The exposition text of every metric (queries the database; call off the loop)."""

@@ -112,6 +112,8 @@ def test_sidecar_exports_the_domain_metrics(exported: set[str]) -> None:
         "weather_trader_outbox_last_event_id",
         "weather_trader_websocket_clients",
         "weather_trader_http_requests_total",
+        "weather_trader_dagster_runs",
+        "weather_trader_dagster_pool_claimed_slots",
     } <= exported
 
 
@@ -135,7 +137,7 @@ def test_alerts_are_well_formed(alert_rules: list[dict[str, Any]]) -> None:
         assert rule["annotations"]["summary"] and rule["annotations"]["description"]
     required = {
         "WeatherTraderSidecarDown", "WeatherTraderForecastsStale", "WeatherTraderDecisionsStale",
-        "WeatherTraderDailyLoss", "WeatherTraderOutboxTailerStuck",
+        "WeatherTraderDailyLoss", "WeatherTraderOutboxTailerStuck", "DagsterRunsQueued",
     }  # fmt: skip
     assert required <= set(names)
 
