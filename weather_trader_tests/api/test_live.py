@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from sqlalchemy import Engine
+from starlette.testclient import WebSocketTestSession
 from starlette.websockets import WebSocketDisconnect
 
 from api import create_app
@@ -15,6 +18,13 @@ from weather_trader_tests.api.conftest import (
     receive_event,
     wait_for,
 )
+
+
+def receive_frame(ws: WebSocketTestSession) -> list[dict[str, Any]]:
+    """The next ``?batch=true`` frame: a JSON array of events."""
+    frame: Any = receive_event(ws)
+    assert isinstance(frame, list) and frame
+    return frame
 
 
 def _subscribed(client: TestClient, n: int = 1) -> None:
@@ -115,3 +125,39 @@ def test_tailer_publishes_to_every_client(client: TestClient, engine: Engine) ->
         assert [receive_event(first)["id"] for _ in ids] == ids
         assert [receive_event(second)["id"] for _ in ids] == ids
     assert client.app.state.hub.last_id == ids[-1]
+
+
+def test_resume_from_before_the_tailer_started_reads_the_table_in_pages(
+    make_settings: SettingsFactory, engine: Engine
+) -> None:
+    ids = append_events(engine, 1100)  # before start: the hub's memory does not reach back
+
+    with (
+        TestClient(create_app(make_settings())) as client,
+        client.websocket_connect("/ws?last_event_id=7") as ws,
+    ):
+        backlog = [receive_event(ws)["id"] for _ in ids[7:]]
+        _subscribed(client)
+        live = append_events(engine, 2)
+        following = [receive_event(ws)["id"] for _ in live]
+
+    assert backlog == ids[7:]
+    assert following == live
+
+
+def test_batch_frames_carry_arrays_of_events_in_order(client: TestClient, engine: Engine) -> None:
+    ids = append_events(engine, 5)
+    wait_for(lambda: client.app.state.hub.last_id == ids[-1])
+
+    with client.websocket_connect(f"/ws?last_event_id={ids[1]}&batch=true") as ws:
+        backlog = receive_frame(ws)
+        _subscribed(client)
+        live = append_events(engine, 3)
+        following: list[dict[str, Any]] = []
+        while len(following) < len(live):
+            following += receive_frame(ws)
+
+    assert [e["id"] for e in backlog] == ids[2:]
+    assert [e["id"] for e in following] == live
+    assert set(following[0]) == {"id", "created_at", "topic", "city", "climate_date", "payload"}
+    assert following[0]["payload"] == {"seq": 0}
