@@ -1,14 +1,28 @@
 """Parser for the NWS Daily Climate Report (CLI product), the settlement source.
 
-Only the OBSERVED column of the ``TEMPERATURE (F)`` table's ``YESTERDAY``/``TODAY`` block is read
-(first value after ``MAXIMUM``/``MINIMUM``); the normals block ("MAXIMUM TEMPERATURE (F)") and the
-TIME/RECORD/NORMAL/DEPARTURE/LAST YEAR columns are never used. Anything that does not fit the
-known layouts raises :class:`CliParseError` instead of being guessed.
+The value read is the OBSERVED column of the ``TEMPERATURE (F)`` table's ``YESTERDAY``/``TODAY``
+block (first value after ``MAXIMUM``/``MINIMUM``); the normals block ("MAXIMUM TEMPERATURE (F)")
+is never used. The other columns are read only to cross-check the observed value, in the order
+the section's ``WEATHER ITEM ...`` header names them (``OBSERVED TIME RECORD YEAR NORMAL
+DEPARTURE LAST``, or a subset; trailing columns may be empty):
+
+* OBSERVED - NORMAL must equal DEPARTURE exactly in a final report showing both. Exempt, because
+  real reports contradict the rule there: intermediate reports (Pago Pago's 5 PM CLIPPG2 prints
+  86 / normal 85 / departure -2) and estimated values (CLIRDU_v2 prints ``31 E`` / 41 / -11, the
+  departure of the unrounded estimate);
+* an observed value flagged ``R`` must equal or beat the RECORD shown (``53R`` over a record of
+  50: the column shows the record before the day), and an unflagged one must not beat it;
+* the MAXIMUM must not be below the MINIMUM.
+
+Only ASCII is read: digits are ``[0-9]`` (never ``int()`` of a Unicode digit) and a table row
+with any other character is refused. Anything that does not fit the known layouts, or
+contradicts itself, raises :class:`CliParseError` instead of being guessed.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
@@ -61,23 +75,34 @@ _MONTH_NAMES = {
     "SEPT": 9,
 }
 
-_WMO_RE = re.compile(r"^[A-Z]{4}\d{2} [A-Z]{4} (?P<ddhhmm>\d{6})(?: (?P<bbb>[A-Z]{3}))?$")
-_AWIPS_RE = re.compile(r"^(?P<pil>CLI[A-Z0-9]{3})$")
+_A = re.ASCII  # \d, \s, \b match ASCII only: a Unicode digit is never read as a number
+_WMO_RE = re.compile(r"^[A-Z]{4}\d{2} [A-Z]{4} (?P<ddhhmm>\d{6})(?: (?P<bbb>[A-Z]{3}))?$", _A)
+_AWIPS_RE = re.compile(r"^(?P<pil>CLI[A-Z0-9]{3})$", _A)
 _ISSUED_RE = re.compile(
     r"^(?P<hm>\d{1,2}:?\d{2})\s*(?P<ampm>AM|PM)"
     r"(?:\s+(?P<tz>[A-Z]{2,5}))??"
     r"(?:\s+(?:MON|TUE|WED|THU|FRI|SAT|SUN))?"
-    rf"\s+(?P<mon>{'|'.join(MONTHS)})\s+(?P<day>\d{{1,2}})\s+(?P<year>\d{{4}})$"
+    rf"\s+(?P<mon>{'|'.join(MONTHS)})\s+(?P<day>\d{{1,2}})\s+(?P<year>\d{{4}})$",
+    _A,
 )
 _SUMMARY_RE = re.compile(
     r"^\.*\s*THE\s+(?P<name>.+?)\s+CLIMATE\s+SUMMARY\s+(?:FOR|FROM)\s+"
-    r"(?P<mon>[A-Z]+)\.?\s+(?P<day>\d{1,2}),?\s+(?P<year>\d{4})\b(?P<rest>.*)$"
+    r"(?P<mon>[A-Z]+)\.?\s+(?P<day>\d{1,2}),?\s+(?P<year>\d{4})\b(?P<rest>.*)$",
+    _A,
 )
-_TEMP_HEADER_RE = re.compile(r"^TEMPERATURE\s*(?:\(F\))?$")
-_VALID_AS_OF_RE = re.compile(r"^VALID\b.*\bAS OF\b")
-_CORRECTION_RE = re.compile(r"\bCORRECT(?:ION|ED)\b")
-_VALUE_RE = re.compile(r"^(?P<v>-?\d{1,3})R?(?:\(E\)|E)?$")
+_TEMP_HEADER_RE = re.compile(r"^TEMPERATURE\s*(?:\(F\))?$", _A)
+_VALID_AS_OF_RE = re.compile(r"^VALID\b.*\bAS OF\b", _A)
+_CORRECTION_RE = re.compile(r"\bCORRECT(?:ION|ED)\b", _A)
+_VALUE_RE = re.compile(r"^(?P<v>-?[0-9]{1,3})(?P<r>R?)(?P<e>\(E\))?$", _A)
+_NUMBER_RE = re.compile(r"^-?[0-9]{1,3}$", _A)
+_YEAR_RE = re.compile(r"^[0-9]{1,4}$", _A)
+_CLOCK_RE = re.compile(r"^[0-9]{1,2}:?[0-9]{2}$", _A)
+_ROW_CHARS_RE = re.compile(r"^[ -~]*$", _A)  # printable ASCII (tabs are expanded before)
 _BLOCK_LABELS = ("YESTERDAY", "TODAY")
+_NEXT_TABLES = ("PRECIPITATION", "SNOWFALL", "DEGREE DAYS", "WIND", "SKY COVER", "RELATIVE", ".")
+"""Starts of the lines that may end the temperature table without a blank line."""
+_COLUMNS = ("OBSERVED", "TIME", "RECORD", "YEAR", "NORMAL", "DEPARTURE", "LAST")
+"""Column names of the daily table's ``WEATHER ITEM`` header line, in the order NWS prints them."""
 
 
 class CliParseError(ValueError):
@@ -137,8 +162,18 @@ def parse_cli(text: str) -> list[ParsedClimateReport]:
         The reports, in the order of their sections.
 
     Raises:
-        CliParseError: If the text is not a readable daily climate report.
+        CliParseError: If the text is not a readable daily climate report, or its columns
+            contradict the observed values (see the module docstring). No other exception.
     """
+    try:
+        return _parse(text)
+    except CliParseError:
+        raise
+    except (ValueError, ArithmeticError) as exc:  # out-of-range dates, pydantic, overflow
+        raise CliParseError(f"unreadable climate report: {type(exc).__name__}: {exc}") from None
+
+
+def _parse(text: str) -> list[ParsedClimateReport]:
     lines = [ln.expandtabs().rstrip() for ln in text.upper().replace("\r", "").split("\n")]
     summary_idx = [i for i, ln in enumerate(lines) if _SUMMARY_RE.match(ln.strip())]
     preamble = lines[: summary_idx[0]] if summary_idx else lines
@@ -158,18 +193,21 @@ def parse_cli(text: str) -> list[ParsedClimateReport]:
         m = _SUMMARY_RE.match(section[0].strip())
         assert m is not None  # matched when the index was built
         station = " ".join(m.group("name").split())
+        where = f"{product} ({station})"
         climate_date = _date(product, m.group("mon"), m.group("day"), m.group("year"))
-        label, max_f, min_f = _temperatures(product, station, section[1:])
+        label, rows = _temperatures(where, section[1:])
         final = label == "YESTERDAY" and not any(
             _VALID_AS_OF_RE.match(ln.strip()) for ln in section
         )
+        _cross_check(where, rows, final=final)
+        maximum, minimum = rows.get("MAXIMUM"), rows.get("MINIMUM")
         reports.append(
             ParsedClimateReport(
                 product=product,
                 station_name=station,
                 climate_date=climate_date,
-                max_f=max_f,
-                min_f=min_f,
+                max_f=maximum.observed if maximum else None,
+                min_f=minimum.observed if minimum else None,
                 final=final,
                 correction=header_correction or bool(_CORRECTION_RE.search(m.group("rest"))),
                 issued_at=_issued_at(product, preamble, wmo, climate_date),
@@ -200,11 +238,37 @@ def _date(product: str, mon: str, day: str, year: str) -> date:
         raise CliParseError(f"{product}: invalid date {mon} {day} {year}") from exc
 
 
-def _temperatures(
-    product: str, station: str, section: list[str]
-) -> tuple[str, int | None, int | None]:
-    """The block label and observed MAXIMUM/MINIMUM of a section's temperature table."""
-    where = f"{product} ({station})"
+@dataclass(frozen=True)
+class _Row:
+    """A MAXIMUM/MINIMUM row: the observed value, its record flag, and the numeric columns."""
+
+    observed: int | None
+    record_flag: bool
+    estimated: bool
+    columns: dict[str, int | None]
+
+
+def _table_columns(where: str, section: list[str]) -> tuple[str, ...]:
+    """Column names from the last ``WEATHER ITEM`` header line before the temperature table."""
+    header = None
+    for ln in section:
+        stripped = ln.strip()
+        if _TEMP_HEADER_RE.match(stripped):
+            break
+        if stripped.startswith("WEATHER ITEM"):
+            header = stripped
+    if header is None:
+        raise CliParseError(f"{where}: no 'WEATHER ITEM OBSERVED ...' column header")
+    names = tuple(header.removeprefix("WEATHER ITEM").split())
+    known = [c for c in _COLUMNS if c in names]
+    if not names or names[0] != "OBSERVED" or list(names) != known:
+        raise CliParseError(f"{where}: unknown table layout {header!r}")
+    return names
+
+
+def _temperatures(where: str, section: list[str]) -> tuple[str, dict[str, _Row]]:
+    """The block label and the MAXIMUM/MINIMUM rows of a section's temperature table."""
+    columns = _table_columns(where, section)
     idx = next((i for i, ln in enumerate(section) if _TEMP_HEADER_RE.match(ln.strip())), None)
     if idx is None:
         raise CliParseError(f"{where}: no TEMPERATURE (F) table")
@@ -213,39 +277,114 @@ def _temperatures(
     if pos is None or rest[pos] not in _BLOCK_LABELS:
         raise CliParseError(f"{where}: TEMPERATURE table without a YESTERDAY/TODAY block")
     label = rest[pos]
-    values: dict[str, int | None] = {}
+    rows: dict[str, _Row] = {}
     for ln in rest[pos + 1 :]:
-        tokens = ln.split()
+        if not _ROW_CHARS_RE.match(ln):
+            raise CliParseError(f"{where}: non-ASCII character in the temperature table: {ln!r}")
+        tokens = ln.split(" ")
+        tokens = [t for t in tokens if t]
         if not tokens:
             break  # blank line ends the block
         key = tokens[0]
         if key in ("MAXIMUM", "MINIMUM"):
-            if key in values:
+            if key in rows:
                 raise CliParseError(f"{where}: duplicate {key} row")
-            values[key] = _observed(where, key, tokens[1:])
-        elif key == "AVERAGE" or tokens[0].isdigit():
+            rows[key] = _row(where, key, tokens[1:], columns)
+        elif key == "AVERAGE" or (len(tokens) == 1 and _YEAR_RE.match(key) and len(key) == 4):
             continue  # average row, or a continuation line of tied record years
-        else:
+        elif key.startswith(_NEXT_TABLES):
             break  # next table (PRECIPITATION ...) without a separating blank line
-    if not values:
+        else:
+            raise CliParseError(f"{where}: unexpected row in the temperature table: {ln!r}")
+    if not rows:
         raise CliParseError(f"{where}: no MAXIMUM/MINIMUM rows in the {label} block")
-    return label, values.get("MAXIMUM"), values.get("MINIMUM")
+    return label, rows
 
 
-def _observed(where: str, key: str, tokens: list[str]) -> int | None:
-    """The OBSERVED value of a MAXIMUM/MINIMUM row (first column); None for ``MM``."""
+def _row(where: str, key: str, tokens: list[str], columns: tuple[str, ...]) -> _Row:
+    """A MAXIMUM/MINIMUM row read column by column (trailing columns may be empty)."""
     if not tokens:
         raise CliParseError(f"{where}: {key} row has no observed value")
-    if tokens[0] == "MM":
-        return None
-    m = _VALUE_RE.match(tokens[0])
-    # A value followed by AM/PM is a TIME: the observed column was empty.
-    if m is None or (len(tokens) > 1 and tokens[1] in ("AM", "PM")):
-        raise CliParseError(f"{where}: unreadable {key} observed value {tokens[0]!r}")
-    value = int(m.group("v"))
-    if not -100 <= value <= 150:
-        raise CliParseError(f"{where}: implausible {key} {value}")
-    return value
+    first = tokens[0]
+    observed: int | None = None
+    flag = estimated = False
+    i = 1
+    if first != "MM":
+        m = _VALUE_RE.match(first)
+        # A value followed by AM/PM is a TIME: the observed column was empty.
+        if m is None or (len(tokens) > 1 and tokens[1] in ("AM", "PM")):
+            raise CliParseError(f"{where}: unreadable {key} observed value {first!r}")
+        observed = int(m.group("v"))
+        flag = bool(m.group("r"))
+        estimated = bool(m.group("e"))
+        if not -100 <= observed <= 150:
+            raise CliParseError(f"{where}: implausible {key} {observed}")
+        if not m.group("e") and len(tokens) > 1 and tokens[1] in ("E", "(E)"):
+            i = 2  # "57 E": the estimate mark printed apart
+            estimated = True
+    values: dict[str, int | None] = {}
+    for column in columns[1:]:
+        if i >= len(tokens):
+            break  # the remaining columns are empty
+        token = tokens[i]
+        if token == "MM":
+            values[column] = None
+            i += 1
+        elif column == "TIME":
+            if not (
+                _CLOCK_RE.match(token) and i + 1 < len(tokens) and tokens[i + 1] in ("AM", "PM")
+            ):
+                raise CliParseError(f"{where}: unreadable {key} time {token!r}")
+            i += 2
+        elif column == "YEAR":
+            if not _YEAR_RE.match(token):
+                raise CliParseError(f"{where}: unreadable {key} record year {token!r}")
+            i += 1
+        else:
+            if not _NUMBER_RE.match(token):
+                raise CliParseError(f"{where}: unreadable {key} {column} value {token!r}")
+            values[column] = int(token)
+            i += 1
+    if i < len(tokens):
+        raise CliParseError(f"{where}: {key} row has more columns than its header: {tokens}")
+    return _Row(observed, flag, estimated, values)
+
+
+def _cross_check(where: str, rows: dict[str, _Row], *, final: bool) -> None:
+    """Raise when a row's columns contradict its observed value (see the module docstring)."""
+    for key, row in rows.items():
+        value = row.observed
+        if value is None:
+            continue
+        normal, departure = row.columns.get("NORMAL"), row.columns.get("DEPARTURE")
+        if (
+            final
+            and not row.estimated
+            and normal is not None
+            and departure is not None
+            and value - normal != departure
+        ):
+            raise CliParseError(
+                f"{where}: {key} {value} minus normal {normal} is not the departure {departure}"
+            )
+        record = row.columns.get("RECORD")
+        if record is not None:
+            beats = value > record if key == "MAXIMUM" else value < record
+            if row.record_flag and not (beats or value == record):
+                raise CliParseError(f"{where}: {key} {value}R does not reach the record {record}")
+            if beats and not row.record_flag:
+                raise CliParseError(f"{where}: {key} {value} beats the record {record} unflagged")
+    maximum, minimum = rows.get("MAXIMUM"), rows.get("MINIMUM")
+    if (
+        maximum is not None
+        and minimum is not None
+        and maximum.observed is not None
+        and minimum.observed is not None
+        and maximum.observed < minimum.observed
+    ):
+        raise CliParseError(
+            f"{where}: MAXIMUM {maximum.observed} is below MINIMUM {minimum.observed}"
+        )
 
 
 def _issued_at(

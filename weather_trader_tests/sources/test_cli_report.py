@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -38,8 +39,6 @@ EXPECTED: dict[str, list[Row]] = {
     "CLICVG": [("CLICVG", "CINCINNATI OH", D(2020, 4, 22), 69, 35, True, False)],
     "CLICVG_2007": [("CLICVG", "CINCINNATI", D(2007, 6, 30), 82, 67, True, False)],
     "CLICVG_colon": [("CLICVG", "CINCINNATI OH", D(2021, 2, 4), 39, 22, True, False)],
-    "CLICVG_newer": [("CLICVG", "CINCINNATI OH", D(2020, 4, 22), 70, 35, True, False)],
-    "CLICVG_older": [("CLICVG", "CINCINNATI OH", D(2020, 4, 22), 68, 35, True, False)],
     "CLICVG_tab": [("CLICVG", "CINCINNATI OH", D(2013, 5, 9), 81, 57, True, False)],
     "CLIDCA": [("CLIDCA", "WASHINGTON NATIONAL DC", D(2026, 6, 28), 76, 72, True, False)],
     "CLIDMH": [("CLIDMH", "BALTIMORE INNER HARBOR MD", D(2019, 5, 9), 74, 61, True, False)],
@@ -86,6 +85,14 @@ EXPECTED: dict[str, list[Row]] = {
     "CLITCS": [("CLITCS", "TRUTH OR CONSEQUENCES", D(2014, 12, 29), 60, 22, True, False)],
 }
 
+# Files whose columns contradict their observed value: the parser refuses them rather than
+# returning a number its own report disputes. Both are CLICVG.txt (max 69, normal 67, departure
+# 2) with the observed max edited by the pyIEM author to 68 / 70 and the departure left at 2.
+CONTRADICTORY: dict[str, str] = {
+    "CLICVG_newer": "MAXIMUM 70 minus normal 67 is not the departure 2",
+    "CLICVG_older": "MAXIMUM 68 minus normal 67 is not the departure 2",
+}
+
 # Issuance lines read by hand, converted to UTC (zone offset; AST falls back to the WMO header).
 EXPECTED_ISSUED = {
     "CLINYC": datetime(2013, 1, 3, 6, 16, tzinfo=UTC),  # 116 AM EST THU JAN 3 2013
@@ -103,7 +110,14 @@ def _read(realdata_dir: Path, name: str) -> str:
 
 def test_expected_table_covers_every_real_file(realdata_dir: Path) -> None:
     names = {p.stem for p in (realdata_dir / CLI_DIR).glob("*.txt")}
-    assert names == set(EXPECTED)
+    assert names == set(EXPECTED) | set(CONTRADICTORY)
+    assert not set(EXPECTED) & set(CONTRADICTORY)
+
+
+@pytest.mark.parametrize("name", sorted(CONTRADICTORY))
+def test_real_file_contradicting_its_departure_raises(realdata_dir: Path, name: str) -> None:
+    with pytest.raises(CliParseError, match=CONTRADICTORY[name]):
+        parse_cli(_read(realdata_dir, name))
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
@@ -171,8 +185,30 @@ THE CENTRAL PARK NY CLIMATE NORMALS FOR TODAY
  MAXIMUM TEMPERATURE (F)   39        63      1950
  MINIMUM TEMPERATURE (F)   28        -4      1904
 """
-MAX_ROW = "  MAXIMUM         {v}    301 PM  68    1876  39     -6       50\n"
-MIN_ROW = "  MINIMUM         {v}    743 AM   2    1918  28     -6       33\n"
+MAX_ROW = "  MAXIMUM         {v}    301 PM{rec:>4}    1876  39{dep:>7}       50\n"
+MIN_ROW = "  MINIMUM         {v}    743 AM{rec:>4}    1918  28{dep:>7}       33\n"
+
+
+def max_row(v: str) -> str:
+    """A MAXIMUM row whose record and departure agree with ``v`` (normal 39, record 68)."""
+    return _row(MAX_ROW, v, normal=39, record=68, high=True)
+
+
+def min_row(v: str) -> str:
+    """A MINIMUM row whose record and departure agree with ``v`` (normal 28, record 2)."""
+    return _row(MIN_ROW, v, normal=28, record=2, high=False)
+
+
+def _row(template: str, v: str, *, normal: int, record: int, high: bool) -> str:
+    m = re.match(r"-?[0-9]+", v)
+    if m is None:
+        return template.format(v=v, rec=record, dep="MM")
+    value = int(m.group())
+    if "R" in v:
+        record = value  # tied
+    elif (value > record) if high else (value < record):
+        record = value + (1 if high else -1)
+    return template.format(v=v, rec=record, dep=value - normal)
 
 
 def make(
@@ -187,9 +223,9 @@ def make(
     """A CLINYC-style product with the given observed values (None drops the row)."""
     text = HEADER.format(bbb=bbb, issued=issued, valid=valid, label=label)
     if max_v is not None:
-        text += MAX_ROW.format(v=max_v)
+        text += max_row(max_v)
     if min_v is not None:
-        text += MIN_ROW.format(v=min_v)
+        text += min_row(min_v)
     return text + FOOTER
 
 
@@ -214,11 +250,11 @@ def test_plain_final_report() -> None:
     [("53R", 53), ("57(E)", 57), ("57 E", 57), ("-21R", -21), ("-3", -3), ("0", 0), ("MM", None)],
 )
 def test_observed_value_forms(raw: str, value: int | None) -> None:
-    assert one(make(max_v=raw)).max_f == value
-    assert one(make(min_v=raw)).min_f == value
+    assert one(make(max_v=raw, min_v="-40")).max_f == value
+    assert one(make(max_v="99", min_v=raw)).min_f == value
 
 
-@pytest.mark.parametrize("raw", ["5X", "3.5", "T", "12:34", "1234"])
+@pytest.mark.parametrize("raw", ["5X", "3.5", "T", "12:34", "1234", "57E", "6_3", "+5"])
 def test_unreadable_observed_value_raises(raw: str) -> None:
     with pytest.raises(CliParseError, match="CLINYC"):
         parse_cli(make(max_v=raw))
@@ -365,7 +401,7 @@ def test_compact_layout_without_blank_line() -> None:
         make().replace("TEMPERATURE (F)", "TEMPS"),
         make().replace(" YESTERDAY\n  MAXIMUM", " LAST WEEK\n  MAXIMUM"),
         make().replace("JANUARY 2 2013", "JANUARY 32 2013"),
-        make().replace("  AVERAGE", MAX_ROW.format(v="40") + "  AVERAGE"),
+        make().replace("  AVERAGE", max_row("40") + "  AVERAGE"),
     ],
     ids=["empty", "no-summary", "no-table", "no-block", "bad-date", "dup-row"],
 )
@@ -397,3 +433,87 @@ def test_to_record() -> None:
     assert rec.value("high") == 53
     with pytest.raises(ValidationError):
         r.max_f = 1  # type: ignore[misc]
+
+
+# --- cross-checks of the observed value against the report's other columns -------------------
+
+
+def test_truncated_number_contradicting_its_departure_raises() -> None:
+    # "63" cut to "6": the row still says normal 39, departure 24 (63 - 39).
+    text = make(max_v="63").replace("  MAXIMUM         63 ", "  MAXIMUM          6 ")
+    with pytest.raises(CliParseError, match="MAXIMUM 6 minus normal 39 is not the departure 24"):
+        parse_cli(text)
+
+
+def test_departure_is_not_checked_in_intermediate_reports_or_estimates() -> None:
+    # Real reports contradict the rule there (CLIPPG2, CLIRDU_v2): see the parser's docstring.
+    wrong = make().replace("39     -6", "39     -9")
+    with pytest.raises(CliParseError, match="departure"):
+        parse_cli(wrong)
+    assert one(wrong.replace(" YESTERDAY\n", " TODAY\n")).max_f == 33
+    assert one(wrong.replace("         33 ", "         33(E)")).max_f == 33
+
+
+@pytest.mark.parametrize(
+    ("edit", "match"),
+    [
+        (("  MAXIMUM         33    301 PM  68", "  MAXIMUM         33R   301 PM  68"), "33R"),
+        (("  MAXIMUM         33    301 PM  68", "  MAXIMUM         33    301 PM  30"), "beats"),
+        (("  MINIMUM         22    743 AM   2", "  MINIMUM         22R   743 AM   2"), "22R"),
+        (("  MINIMUM         22    743 AM   2", "  MINIMUM         22    743 AM  25"), "beats"),
+    ],
+    ids=["R-below-record", "unflagged-record-high", "R-above-record-low", "unflagged-record-low"],
+)
+def test_record_flag_must_agree_with_the_record_column(edit: tuple[str, str], match: str) -> None:
+    text = make().replace(*edit)
+    assert text != make()
+    with pytest.raises(CliParseError, match=match):
+        parse_cli(text)
+
+
+def test_record_tie_and_new_record() -> None:
+    tie = make().replace("33    301 PM  68", "68R   301 PM  68").replace(" -6  ", " 29  ", 1)
+    assert one(tie).max_f == 68
+    assert one(make(max_v="70R")).max_f == 70  # the column shows the old record, 70 ties
+    text = make(max_v="70R").replace("301 PM  70", "301 PM  69")  # beats the old record 69
+    assert one(text).max_f == 70
+
+
+def test_maximum_below_minimum_raises() -> None:
+    with pytest.raises(CliParseError, match="below MINIMUM"):
+        parse_cli(make(max_v="20", min_v="22"))
+
+
+@pytest.mark.parametrize("digit", ["\u0663", "\uff13", "\u00b3", "\U0001d7d1"])
+def test_unicode_digits_are_never_read(digit: str) -> None:
+    with pytest.raises(CliParseError):
+        parse_cli(make().replace("         33 ", f"         3{digit}"))
+    with pytest.raises(CliParseError):
+        parse_cli(make().replace("JANUARY 2 2013", f"JANUARY {digit} 2013"))
+
+
+def test_unknown_layout_and_extra_columns_raise() -> None:
+    with pytest.raises(CliParseError, match="unknown table layout"):
+        parse_cli(make().replace("RECORD YEAR NORMAL", "RECORD YEAR MEDIAN"))
+    with pytest.raises(CliParseError, match="more columns"):
+        parse_cli(make().replace("  -6       50\n", "  -6       50    7\n", 1))
+    with pytest.raises(CliParseError, match="time"):
+        parse_cli(make().replace("301 PM", "301 XM"))
+
+
+@pytest.mark.parametrize(
+    "issued", ["1200 AM CHST MON JAN 1 0001", "1159 PM HST FRI DEC 31 9999"], ids=["min", "max"]
+)
+def test_issuance_out_of_datetime_range_raises_typed_error(issued: str) -> None:
+    with pytest.raises(CliParseError):
+        parse_cli(make(issued=issued))
+
+
+def test_split_or_unknown_rows_raise() -> None:
+    # A row cut in two by a stray newline must not leave "MAXIMUM 6" with its columns dropped.
+    with pytest.raises(CliParseError, match="unexpected row"):
+        parse_cli(make(max_v="63").replace("MAXIMUM         63 ", "MAXIMUM         6\n3 "))
+    with pytest.raises(CliParseError, match="unexpected row"):
+        parse_cli(make().replace("  MINIMUM ", "  MINIMUX "))
+    with pytest.raises(CliParseError, match="column header"):
+        parse_cli(make().replace("WEATHER ITEM", "WEATHER"))

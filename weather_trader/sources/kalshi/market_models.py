@@ -11,13 +11,14 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from pydantic import AwareDatetime, field_validator, model_validator
+from pydantic import AwareDatetime, Field, field_validator, model_validator
 
 from weather_trader.core.brackets import Bracket
 from weather_trader.core.fees import SeriesFees
 from weather_trader.core.records import BookLevel
 from weather_trader.sources.kalshi.wire import (
     CENTS,
+    MAX_UNIX_SECONDS,
     ONE,
     ZERO,
     KalshiModel,
@@ -25,6 +26,7 @@ from weather_trader.sources.kalshi.wire import (
     blank_to_none,
     check_price,
     count,
+    describe,
     list_or_empty,
     money,
     to_decimal,
@@ -249,7 +251,9 @@ class Series(KalshiModel):
             if raw.get(name) is None:
                 raw.pop(name, None)
         if raw.get("fee_multiplier") is not None:
-            raw["fee_multiplier"] = to_decimal(raw["fee_multiplier"], "fee_multiplier")
+            raw["fee_multiplier"] = to_decimal(
+                raw["fee_multiplier"], "fee_multiplier", signed=False
+            )
         raw["volume"] = count(data, "volume")
         return raw
 
@@ -271,7 +275,7 @@ def _levels(raw: object, side: str) -> list[BookLevel]:
     if raw is None:
         return []
     if not isinstance(raw, Sequence) or isinstance(raw, str | bytes):
-        raise ValueError(f"{side} levels must be a list of [price, count], got {raw!r}")
+        raise ValueError(f"{side} levels must be a list of [price, count], got {describe(raw)}")
     out = []
     for level in raw:
         if isinstance(level, BookLevel):
@@ -282,14 +286,13 @@ def _levels(raw: object, side: str) -> list[BookLevel]:
         elif isinstance(level, Sequence) and not isinstance(level, str) and len(level) >= 2:
             price_raw, size_raw = level[0], level[1]
         else:
-            raise ValueError(f"{side} level must be [price, count], got {level!r}")
+            raise ValueError(f"{side} level must be [price, count], got {describe(level)}")
+        price = to_decimal(price_raw, f"{side} price", signed=False)
         if isinstance(price_raw, int) and not isinstance(price_raw, bool):
-            price = Decimal(price_raw) / CENTS
-        else:
-            price = to_decimal(price_raw, f"{side} price")
-        size = to_decimal(size_raw, f"{side} count")
-        if not ZERO <= price <= ONE or size < 0:
-            raise ValueError(f"{side} level {level!r} is outside price [0, 1] / count >= 0")
+            price /= CENTS
+        size = to_decimal(size_raw, f"{side} count", signed=False)
+        if not ZERO <= price <= ONE:
+            raise ValueError(f"{side} level price {price} is outside [0, 1]")
         out.append(BookLevel(price=price, count=size))
     return sorted(out, key=lambda lv: lv.price, reverse=True)
 
@@ -429,7 +432,7 @@ class Ohlc(KalshiModel):
 class Candlestick(KalshiModel):
     """One market candlestick: YES bid/ask and traded-price OHLC, volume, open interest."""
 
-    end_period_ts: int
+    end_period_ts: int = Field(ge=0, le=MAX_UNIX_SECONDS)
     yes_bid: Ohlc = Ohlc()
     yes_ask: Ohlc = Ohlc()
     price: Ohlc = Ohlc()

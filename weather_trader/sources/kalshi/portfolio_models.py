@@ -10,21 +10,27 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import AwareDatetime, field_validator, model_validator
+from pydantic import AwareDatetime, Field, field_validator, model_validator
 
 from weather_trader.sources.kalshi.wire import (
+    MAX_UNIX_SECONDS,
     ONE,
     ZERO,
     KalshiModel,
     blank_to_none,
     check_price,
     count,
+    describe,
     list_or_empty,
     money,
     to_decimal,
+    unix_time,
 )
+
+UnixSeconds = Annotated[int, Field(ge=0, le=MAX_UNIX_SECONDS)]
+UnixMillis = Annotated[int, Field(ge=0, le=MAX_UNIX_SECONDS * 1000)]
 
 # -- orders ---------------------------------------------------------------------------------------
 
@@ -133,7 +139,10 @@ class ErrorBody(KalshiModel):
         if isinstance(data, str):
             return {"message": data}
         if isinstance(data, Mapping):
-            return {k: ("" if v is None else str(v)) for k, v in data.items()}
+            return {
+                k: "" if v is None else v if isinstance(v, str) else describe(v, limit=300)
+                for k, v in data.items()
+            }
         return data
 
 
@@ -159,7 +168,7 @@ class OrderAck(KalshiModel):
     remaining_count: Decimal | None = None
     average_fill_price: Decimal | None = None
     average_fee_paid: Decimal | None = None
-    ts_ms: int | None = None
+    ts_ms: UnixMillis | None = None
     recovered: bool = False
     order: KalshiOrder | None = None
 
@@ -173,7 +182,9 @@ class OrderAck(KalshiModel):
             raw[name] = count(data, name)
         for name in ("average_fill_price", "average_fee_paid"):
             value = data.get(name)
-            raw[name] = None if value is None or value == "" else to_decimal(value, name)
+            raw[name] = (
+                None if value is None or value == "" else to_decimal(value, name, signed=False)
+            )
         if raw.get("client_order_id") is None:
             raw.pop("client_order_id", None)
         return raw
@@ -227,7 +238,7 @@ class CancelAck(KalshiModel):
     order_id: str
     client_order_id: str = ""
     reduced_by: Decimal | None = None
-    ts_ms: int | None = None
+    ts_ms: UnixMillis | None = None
     error: ErrorBody | None = None
 
     @model_validator(mode="before")
@@ -308,7 +319,7 @@ class KalshiFill(KalshiModel):
             del raw["fee_cost"]
         blank_to_none(raw, "created_time")
         if raw.get("created_time") is None and isinstance(data.get("ts"), int):
-            raw["created_time"] = datetime.fromtimestamp(data["ts"], UTC)
+            raw["created_time"] = unix_time(data["ts"], "ts")
         return raw
 
     @field_validator("yes_price", "no_price")
@@ -326,7 +337,7 @@ class KalshiPosition(KalshiModel):
     total_traded: Decimal = ZERO
     realized_pnl: Decimal = ZERO
     fees_paid: Decimal = ZERO
-    resting_orders_count: int | None = None
+    resting_orders_count: int | None = Field(default=None, ge=0)
     last_updated_ts: AwareDatetime | None = None
 
     @model_validator(mode="before")
@@ -335,9 +346,9 @@ class KalshiPosition(KalshiModel):
         if not isinstance(data, Mapping):
             return data
         raw = dict(data)
-        raw["position"] = count(data, "position")
+        raw["position"] = count(data, "position", signed=True)
         for name in ("market_exposure", "total_traded", "realized_pnl", "fees_paid"):
-            value = money(data, name)
+            value = money(data, name, signed=name == "realized_pnl")
             if value is None:
                 raw.pop(name, None)
             else:
@@ -384,7 +395,7 @@ class Balance(KalshiModel):
 
     balance: Decimal
     portfolio_value: Decimal | None = None
-    updated_ts: int | None = None
+    updated_ts: UnixSeconds | None = None
 
     @model_validator(mode="before")
     @classmethod

@@ -27,7 +27,7 @@ from typing import Any, ClassVar, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from weather_trader.sources.kalshi.errors import KalshiError
-from weather_trader.sources.kalshi.wire import count, money, to_decimal
+from weather_trader.sources.kalshi.wire import count, describe, money, to_decimal, unix_time
 
 _CENTI_CENTS = 4  # legacy market_position money fields are in 1/10,000 dollar
 
@@ -89,19 +89,19 @@ def _timestamp(msg: Mapping[str, Any]) -> datetime | None:
     """The message time: ``ts_ms`` (ms), else ``ts`` (seconds, ms, or an ISO string)."""
     value = msg.get("ts_ms")
     if isinstance(value, int) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value / 1000, UTC)
+        return unix_time(value, "ts_ms", unit="ms")
     value = msg.get("ts")
     if value is None or value == "":
         return None
     if isinstance(value, int) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value / 1000 if value > 10**11 else value, UTC)
+        return unix_time(value, "ts", unit="ms" if value > 10**11 else "s")
     if isinstance(value, str):
         try:
             parsed = datetime.fromisoformat(value)
         except ValueError:
-            raise MessageParseError(f"ts {value!r} is not an ISO timestamp") from None
+            raise MessageParseError(f"ts {describe(value)} is not an ISO timestamp") from None
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-    raise MessageParseError(f"ts {value!r} is not a timestamp")
+    raise MessageParseError(f"ts {describe(value)} is not a timestamp")
 
 
 def _seconds(msg: Mapping[str, Any], name: str) -> datetime | None:
@@ -109,8 +109,8 @@ def _seconds(msg: Mapping[str, Any], name: str) -> datetime | None:
     if value is None:
         return None
     if isinstance(value, int) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value, UTC)
-    raise MessageParseError(f"{name} {value!r} is not a Unix time in seconds")
+        return unix_time(value, name)
+    raise MessageParseError(f"{name} {describe(value)} is not a Unix time in seconds")
 
 
 def _text(msg: Mapping[str, Any], *names: str, required: bool = False) -> str | None:
@@ -129,15 +129,17 @@ def _required(value: Decimal | None, name: str) -> Decimal:
     return value
 
 
-def _legacy_money(msg: Mapping[str, Any], name: str, legacy_places: int) -> Decimal | None:
+def _legacy_money(
+    msg: Mapping[str, Any], name: str, legacy_places: int, *, signed: bool = False
+) -> Decimal | None:
     """``name_dollars`` as dollars, else the legacy integer ``name`` in 10**-places dollars."""
     value = msg.get(f"{name}_dollars")
     if value is not None and value != "":
-        return to_decimal(value, f"{name}_dollars")
+        return to_decimal(value, f"{name}_dollars", signed=signed)
     value = msg.get(name)
     if isinstance(value, int) and not isinstance(value, bool):
-        return Decimal(value).scaleb(-legacy_places)
-    return None if value is None or value == "" else to_decimal(value, name)
+        return to_decimal(value, name, signed=signed).scaleb(-legacy_places)
+    return None if value is None or value == "" else to_decimal(value, name, signed=signed)
 
 
 class ConnectionStatus(WsEvent):
@@ -255,7 +257,7 @@ class FillEvent(WsEvent):
         """Parse a ``fill`` message body (fixed-point or legacy integer cents)."""
         is_taker = msg.get("is_taker")
         if not isinstance(is_taker, bool):
-            raise MessageParseError(f"is_taker {is_taker!r} is not a boolean")
+            raise MessageParseError(f"is_taker {describe(is_taker)} is not a boolean")
         return cls(
             trade_id=_text(msg, "trade_id", required=True),
             order_id=_text(msg, "order_id", required=True),
@@ -269,7 +271,7 @@ class FillEvent(WsEvent):
             yes_price=_required(money(msg, "yes_price"), "yes_price_dollars"),
             count=_required(count(msg, "count"), "count_fp"),
             fee=money(msg, "fee_cost"),
-            post_position=count(msg, "post_position"),
+            post_position=count(msg, "post_position", signed=True),
             ts=_timestamp(msg),
         )
 
@@ -301,7 +303,7 @@ class UserOrderEvent(WsEvent):
         def ms(name: str) -> datetime | None:
             value = msg.get(name)
             if isinstance(value, int) and not isinstance(value, bool):
-                return datetime.fromtimestamp(value / 1000, UTC)
+                return unix_time(value, name, unit="ms")
             return None
 
         return cls(
@@ -344,9 +346,9 @@ class MarketPositionEvent(WsEvent):
         """Parse a ``market_position`` message body."""
         return cls(
             market_ticker=_text(msg, "market_ticker", "ticker", required=True),
-            position=_required(count(msg, "position"), "position_fp"),
-            position_cost=_legacy_money(msg, "position_cost", _CENTI_CENTS),
-            realized_pnl=_legacy_money(msg, "realized_pnl", _CENTI_CENTS),
+            position=_required(count(msg, "position", signed=True), "position_fp"),
+            position_cost=_legacy_money(msg, "position_cost", _CENTI_CENTS, signed=True),
+            realized_pnl=_legacy_money(msg, "realized_pnl", _CENTI_CENTS, signed=True),
             fees_paid=_legacy_money(msg, "fees_paid", _CENTI_CENTS),
             position_fee_cost=_legacy_money(msg, "position_fee_cost", _CENTI_CENTS),
             volume=count(msg, "volume"),
@@ -448,10 +450,11 @@ def parse_event(message: Mapping[str, Any]) -> WsEvent | None:
         return None
     msg = message.get("msg")
     if not isinstance(msg, Mapping):
-        raise MessageParseError(f"{message.get('type')}: msg is not an object")
+        raise MessageParseError(f"{kind}: msg is not an object")
     try:
         return parser(msg)
     except MessageParseError:
         raise
-    except ValueError as exc:  # pydantic.ValidationError and the decimal helpers
-        raise MessageParseError(f"{message.get('type')}: {exc}") from None
+    # pydantic.ValidationError and the wire helpers raise ValueError; the others are guards.
+    except (ValueError, ArithmeticError, RecursionError) as exc:
+        raise MessageParseError(f"{kind}: {type(exc).__name__}: {exc}") from None
