@@ -92,7 +92,8 @@ def run_demo(settings: Settings, days: int = 30, history_days: int = 180) -> int
             )
             # Hand the exchange back to wall time (settling what the replay left open), so
             # `make dev` finds it live.
-            SimExchangeControl(trading.kalshi_api_url).sync_clock(datetime.now(UTC))
+            control = SimExchangeControl.from_key_file(trading.kalshi_api_url, key_id, key_path)
+            control.sync_clock(datetime.now(UTC))
     finally:
         state.close()
     if not traded:

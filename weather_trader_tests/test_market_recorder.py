@@ -60,10 +60,13 @@ class Local:
         return KalshiClient(self.api, self.credentials)
 
     def move_clock(self, at: datetime) -> None:
-        httpx.put(f"{self.origin}/sim/clock", json={"now": at.isoformat()}).raise_for_status()
+        headers = self.credentials.headers("PUT", "/sim/clock")
+        body = {"now": at.isoformat()}
+        httpx.put(f"{self.origin}/sim/clock", json=body, headers=headers).raise_for_status()
 
     def force_gap(self) -> None:
-        httpx.post(f"{self.origin}/sim/ws/seq-gap").raise_for_status()
+        headers = self.credentials.headers("POST", "/sim/ws/seq-gap")
+        httpx.post(f"{self.origin}/sim/ws/seq-gap", headers=headers).raise_for_status()
 
 
 @pytest.fixture

@@ -54,7 +54,8 @@ def test_a_partition_trades_and_settles_on_the_local_exchange(
     # The exchange holds exactly the contracts we recorded, and settled them as we did.
     pem = key_path.read_bytes()
     client = KalshiClient(url, KalshiCredentials.from_pem(key_id, pem))
-    SimExchangeControl(url).sync_clock(datetime.now(UTC))  # back to now: the final CLI is out
+    control = SimExchangeControl.from_key_file(url, key_id, key_path)
+    control.sync_clock(datetime.now(UTC))  # back to now: the final CLI is out
     settled = {s.ticker: s for s in client.settlements()}
     assert set(settled) == set(ours)
     our_payout = {r.ticker: r.payout for r in settlement_rows(pipeline.engine, CITY, DAY)}

@@ -8,10 +8,16 @@ independent crowd of :class:`~weather_trader.sim.market.SimMarket` plus resting 
 :mod:`.engine` matches, charges fees, tracks positions and settles from the sim's final
 climate report. State persists in ``$WEATHER_TRADER_HOME/exchange/``.
 
-Sim-only extensions (not Kalshi's API, outside ``/trade-api``):
+Each operation is atomic: its records are stored in one transaction before it counts, and a
+failed one is rolled back in memory. Numbers and times are bounded before any arithmetic (400
+naming the field); listings that grow page with keyset cursors.
+
+Sim-only extensions (not Kalshi's API, outside ``/trade-api``), answered to loopback clients
+sending a signed request (as for ``/portfolio``) only:
 
 * ``GET /sim/clock`` -> ``{"now": ISO, "simulated": bool}``.
-* ``PUT /sim/clock`` with ``{"now": "2026-11-27T15:00:00-05:00"}`` (an offset is required)
+* ``PUT /sim/clock`` with ``{"now": "2026-11-27T15:00:00-05:00"}`` (an offset is required;
+  years 2000-2099)
   moves the exchange clock forward or to any instant, then processes resting-order crossings
   (minute by minute), expirations, closes, listings and settlements up to it. Moving back
   undoes nothing. Until the first move the clock is wall time.

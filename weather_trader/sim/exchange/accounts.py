@@ -54,7 +54,8 @@ class Ledger:
         self.by_ticker: dict[str, list[ExchangePosition]] = {}
 
     def load(self, data: dict[str, list[dict[str, Any]]]) -> None:
-        """Restore accounts and positions from the store's records."""
+        """Replace accounts and positions with the store's records."""
+        self.accounts, self.positions, self.by_ticker = {}, {}, {}
         for row in data.get("account", []):
             acct = Account.from_dict(row)
             self.accounts[acct.user_id] = acct

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
+import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,7 +34,7 @@ from weather_trader.sim.exchange.auth import MAX_SKEW_MS, authenticate, has_cred
 from weather_trader.sim.exchange.catalog import Catalog
 from weather_trader.sim.exchange.clock import ExchangeClock
 from weather_trader.sim.exchange.engine import ExchangeEngine
-from weather_trader.sim.exchange.errors import BadRequestError, ExchangeError
+from weather_trader.sim.exchange.errors import BadRequestError, ExchangeError, ForbiddenError
 from weather_trader.sim.exchange.keys import KeyStore
 from weather_trader.sim.exchange.routes.common import PublicAccess, UserAccess
 from weather_trader.sim.exchange.routes.exchange_status import exchange_status_router
@@ -150,6 +152,18 @@ def create_exchange_app(state: ExchangeState) -> FastAPI:
     async def _exchange_error(_: Request, exc: ExchangeError) -> JSONResponse:
         return _error(exc)
 
+    @app.exception_handler(sqlite3.Error)
+    async def _store_error(_: Request, exc: sqlite3.Error) -> JSONResponse:
+        # The journal rolled the operation back: nothing changed, the client may retry.
+        log.error("exchange store write failed: %s", exc)
+        return _error(
+            ExchangeError(
+                "the exchange could not store the change; nothing was applied",
+                code="service_unavailable",
+                status=503,
+            )
+        )
+
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {}
@@ -173,7 +187,7 @@ def create_exchange_app(state: ExchangeState) -> FastAPI:
     app.include_router(markets_router(state, public), prefix=API_PREFIX)
     app.include_router(portfolio_router(state, user), prefix=API_PREFIX)
     app.include_router(orders_router(state, user), prefix=API_PREFIX)
-    app.include_router(sim_admin_router(state), prefix="/sim")
+    app.include_router(sim_admin_router(state, _admin_access(state)), prefix="/sim")
 
     @app.websocket(WS_PATH)
     async def _ws(websocket: WebSocket) -> None:
@@ -217,3 +231,19 @@ def _user_access(state: ExchangeState) -> UserAccess:
         return user_id
 
     return user
+
+
+def _admin_access(state: ExchangeState) -> UserAccess:
+    def admin(request: Request) -> str:
+        """The ``/sim`` routes: a loopback client with a signed request (no sync: the route
+        moves the clock itself)."""
+        host = request.client.host if request.client else ""
+        try:
+            loopback = ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            loopback = False
+        if not loopback:
+            raise ForbiddenError("the /sim routes answer loopback clients only")
+        return state.authenticate(request.headers, request.method, request.url.path)
+
+    return admin

@@ -62,6 +62,10 @@ class OrderBooks:
         self.taken: dict[tuple[str, int, str, int], int] = {}
         self.deadline: datetime | None = None
 
+    def reset(self) -> None:
+        """Empty the books (before the matcher reloads its resting orders)."""
+        self.resting, self.taken, self.deadline = {}, {}, None
+
     def book(self, ticker: str) -> Book:
         """The market's current book: crowd (minus taken liquidity) plus resting orders.
 

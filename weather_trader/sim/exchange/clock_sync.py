@@ -76,7 +76,8 @@ class ClockSync:
         self._known_settled: set[str] = set()
 
     def load(self, data: dict[str, list[dict[str, Any]]], synced_to: str | None) -> None:
-        """Restore settlements and how far the exchange had processed (a meta value)."""
+        """Replace settlements and how far the exchange had processed (a meta value)."""
+        self._known_settled = set()
         self.settlements = [ExchangeSettlement.from_dict(row) for row in data.get("settlement", [])]
         self.synced_to = datetime.fromisoformat(synced_to) if synced_to else None
 
@@ -257,6 +258,7 @@ class ClockSync:
             fee_cost=pos.fees,
             value=100 if result == "yes" else 0,
             settled_time=settled_at,
+            number=self.journal.next_number(),
         )
         pos.realized += revenue - pos.cost
         pos.position = 0
@@ -275,6 +277,7 @@ class ClockSync:
             return set(self._known_settled)
 
     def user_settlements(self, user_id: str) -> list[ExchangeSettlement]:
-        """The user's settlements, newest first."""
+        """The user's settlements, newest (highest ``number``) first."""
         with self.journal.lock:
-            return [s for s in reversed(self.settlements) if s.user_id == user_id]
+            mine = [s for s in self.settlements if s.user_id == user_id]
+        return sorted(mine, key=lambda s: s.number, reverse=True)

@@ -80,11 +80,21 @@ class ExchangeEngine:
             self.matcher,
             crossing_minutes_limit=crossing_minutes_limit,
         )
+        self.journal.restore = self._restore
         if store is not None:
-            data = store.load()
-            self.ledger.load(data)
-            self.matcher.load(data)
-            self.clock_sync.load(data, store.get_meta("synced_to"))
+            self._restore()
+
+    def _restore(self) -> None:
+        """Rebuild the in-memory state from the committed records (start-up and rollback).
+
+        What the store does not keep starts afresh, as after a restart: crowd liquidity taken
+        this minute and which events were already announced as settled.
+        """
+        data, meta = self.journal.committed()
+        self.ledger.load(data)
+        self.books.reset()
+        self.matcher.load(data)
+        self.clock_sync.load(data, meta.get("synced_to"))
 
     # -- state --------------------------------------------------------------------------------
 

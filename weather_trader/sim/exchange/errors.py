@@ -55,6 +55,13 @@ class AuthError(ExchangeError):
     code = "authentication_error"
 
 
+class ForbiddenError(ExchangeError):
+    """403: a sim admin route called from anywhere but this machine."""
+
+    status = 403
+    code = "forbidden"
+
+
 class NotFoundError(ExchangeError):
     """404: no such market, event, series or order (for this user)."""
 

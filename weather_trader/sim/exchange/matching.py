@@ -12,7 +12,7 @@ import dataclasses
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -30,6 +30,7 @@ from weather_trader.sim.exchange.events import (
     TradeExecuted,
 )
 from weather_trader.sim.exchange.models import ExchangeFill, ExchangeOrder, MarketStats, Trade
+from weather_trader.sim.exchange.wire import time_from_seconds
 
 TIME_IN_FORCE = ("fill_or_kill", "good_till_canceled", "immediate_or_cancel")
 STP_TYPES = ("taker_at_cross", "maker")
@@ -118,7 +119,9 @@ class Matcher:
         self._seq = 0
 
     def load(self, data: dict[str, list[dict[str, Any]]]) -> None:
-        """Restore orders (resting ones back on the book), fills and trades from the store."""
+        """Replace orders (resting ones back on the book), fills and trades with the store's
+        records (the books must have been reset)."""
+        self.orders, self.coids, self.fills, self.stats, self._seq = {}, {}, [], {}, 0
         for row in data.get("order", []):
             order = ExchangeOrder.from_dict(row)
             self.orders[order.order_id] = order
@@ -178,6 +181,7 @@ class Matcher:
             fee=fee,
             post_position=pos.position,
             created_time=now,
+            number=self.journal.next_number(),
         )
         self.fills.append(fill)
         self.journal.save("fill", fill_id, fill)
@@ -191,7 +195,9 @@ class Matcher:
         self, ticker: str, price: int, qty: int, taker_side: str, now: datetime
     ) -> None:
         """Record a public trade of ``qty`` contracts at YES ``price``."""
-        trade = Trade(str(uuid.uuid4()), ticker, price, qty, taker_side, now)
+        trade = Trade(
+            str(uuid.uuid4()), ticker, price, qty, taker_side, now, self.journal.next_number()
+        )
         self.count_trade(trade)
         self.journal.save("trade", trade.trade_id, trade)
         self.journal.emit(TradeExecuted(trade))
@@ -265,6 +271,7 @@ class Matcher:
                 created_time=now,
                 last_update_time=now,
                 seq=self._next_seq(),
+                number=self.journal.next_number(),
                 post_only=req.post_only,
                 reduce_only=req.reduce_only,
                 cancel_order_on_pause=req.cancel_order_on_pause,
@@ -544,21 +551,22 @@ class Matcher:
     # -- queries ------------------------------------------------------------------------------
 
     def user_orders(self, user_id: str) -> list[ExchangeOrder]:
-        """The user's orders, newest first."""
+        """The user's orders, newest (highest ``number``) first."""
         with self.journal.lock:
             mine = [dataclasses.replace(o) for o in self.orders.values() if o.user_id == user_id]
-        return sorted(mine, key=lambda o: o.seq, reverse=True)
+        return sorted(mine, key=lambda o: o.number, reverse=True)
 
     def user_fills(self, user_id: str) -> list[ExchangeFill]:
-        """The user's fills, newest first."""
+        """The user's fills, newest (highest ``number``) first."""
         with self.journal.lock:
-            return [f for f in reversed(self.fills) if f.user_id == user_id]
+            mine = [f for f in self.fills if f.user_id == user_id]
+        return sorted(mine, key=lambda f: f.number, reverse=True)
 
     def trades(self) -> list[Trade]:
-        """All public trades, newest first."""
+        """All public trades, newest (highest ``number``) first."""
         with self.journal.lock:
             out = [t for s in self.stats.values() for t in s.trades]
-        return sorted(out, key=lambda t: t.created_time, reverse=True)
+        return sorted(out, key=lambda t: t.number, reverse=True)
 
 
 @dataclass
@@ -588,10 +596,6 @@ def expiration_from_seconds(value: object) -> datetime | None:
     """A V2 ``expiration_time`` (Unix seconds) as a datetime; None when absent.
 
     Raises:
-        BadRequestError: If it is not an integer.
+        BadRequestError: If it is not an integer or out of range.
     """
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise BadRequestError(f"expiration_time must be Unix seconds, got {value!r}")
-    return datetime.fromtimestamp(value, UTC)
+    return None if value is None else time_from_seconds(value, "expiration_time")

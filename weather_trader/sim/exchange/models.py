@@ -87,6 +87,7 @@ class ExchangeOrder(_Record):
     maker_fill_cost: int = 0
     taker_fees: int = 0
     maker_fees: int = 0
+    number: int = 0  # place in the exchange's creation sequence (keyset cursors)
 
     @property
     def outcome_price(self) -> int:
@@ -111,6 +112,7 @@ class ExchangeFill(_Record):
     fee: int
     post_position: int
     created_time: datetime
+    number: int = 0  # place in the exchange's creation sequence (keyset cursors)
 
 
 @dataclass
@@ -123,6 +125,7 @@ class Trade(_Record):
     count: int
     taker_book_side: str
     created_time: datetime
+    number: int = 0  # place in the exchange's creation sequence (keyset cursors)
 
 
 @dataclass
@@ -169,6 +172,7 @@ class ExchangeSettlement(_Record):
     fee_cost: int
     value: int
     settled_time: datetime
+    number: int = 0  # place in the exchange's creation sequence (keyset cursors)
 
 
 @dataclass

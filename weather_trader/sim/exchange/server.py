@@ -57,7 +57,9 @@ def serve(state: ExchangeState, host: str = "127.0.0.1", port: int = 8100) -> No
 
 @contextlib.contextmanager
 def run_exchange_in_thread(
-    state: ExchangeState, host: str = "127.0.0.1", startup_timeout: float = 10.0
+    state: ExchangeState,
+    host: str = "127.0.0.1",
+    startup_timeout: float = 30.0,  # the first sync of a long history is slow on a busy machine
 ) -> Iterator[str]:
     """Serve the exchange on a free port of ``host`` in a background thread.
 

@@ -48,6 +48,20 @@ class ExchangeStore:
             out.setdefault(kind, []).append(json.loads(data))
         return out
 
+    def records(self) -> list[tuple[str, str, dict[str, Any]]]:
+        """Every record as ``(kind, id, data)``, in insertion order."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT kind, id, data FROM records ORDER BY rowid"
+            ).fetchall()
+        return [(kind, key, json.loads(data)) for kind, key, data in rows]
+
+    def meta(self) -> dict[str, str]:
+        """Every meta value."""
+        with self._lock:
+            rows = self._conn.execute("SELECT key, value FROM meta").fetchall()
+        return {str(k): str(v) for k, v in rows}
+
     def write(
         self, records: list[tuple[str, str, dict[str, Any]]], meta: dict[str, str] | None = None
     ) -> None:

@@ -74,8 +74,8 @@ class Api:
         return self.post("/portfolio/events/orders", body)
 
     def set_clock(self, moment: datetime) -> httpx.Response:
-        """Move the sim clock (admin route)."""
-        return self.client.put("/sim/clock", json={"now": moment.isoformat()})
+        """Move the sim clock (admin route, signed like the portfolio routes)."""
+        return self.request("PUT", "/sim/clock", json={"now": moment.isoformat()})
 
 
 @dataclass

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from fastapi import Request
 
@@ -29,6 +30,13 @@ async def json_body(request: Request) -> dict:
     if not isinstance(body, dict):
         raise BadRequestError("request body must be a JSON object", code="invalid_parameters")
     return body
+
+
+def json_request(schema: dict[str, Any]) -> dict[str, Any]:
+    """``openapi_extra`` describing a required JSON request body of ``schema`` (the handlers
+    validate bodies by hand, with Kalshi's error codes, so FastAPI does not parse them)."""
+    content = {"application/json": {"schema": schema}}
+    return {"requestBody": {"required": True, "content": content}}
 
 
 def in_range(moment: datetime, min_ts: int | None, max_ts: int | None) -> bool:

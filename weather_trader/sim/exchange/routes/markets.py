@@ -21,7 +21,7 @@ from weather_trader.sim.exchange.render import (
     trade_json,
 )
 from weather_trader.sim.exchange.routes.common import PublicAccess, in_range
-from weather_trader.sim.exchange.wire import page
+from weather_trader.sim.exchange.wire import keyset_page, page
 
 if TYPE_CHECKING:
     from weather_trader.sim.exchange.app import ExchangeState
@@ -155,7 +155,7 @@ def markets_router(state: ExchangeState, public: PublicAccess) -> APIRouter:
             for t in engine.trades()
             if (not ticker or t.ticker == ticker) and in_range(t.created_time, min_ts, max_ts)
         ]
-        chunk, next_cursor = page(trades, cursor, limit or 100)
+        chunk, next_cursor = keyset_page(trades, cursor, limit or 100, lambda t: t.number)
         return {"trades": [trade_json(t) for t in chunk], "cursor": next_cursor}
 
     @router.get("/markets/orderbooks")

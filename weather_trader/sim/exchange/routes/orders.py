@@ -19,13 +19,66 @@ from weather_trader.sim.exchange.matching import (
     validate_choice,
 )
 from weather_trader.sim.exchange.render import execution_v2_json
-from weather_trader.sim.exchange.routes.common import UserAccess, json_body
+from weather_trader.sim.exchange.routes.common import UserAccess, json_body, json_request
 from weather_trader.sim.exchange.wire import count_fp, parse_count, parse_price, ts_ms
 
 if TYPE_CHECKING:
     from weather_trader.sim.exchange.app import ExchangeState
 
 MAX_BATCH = 20
+
+# The request bodies as JSON Schema, for the app's OpenAPI (the handlers validate by hand, with
+# Kalshi's error codes, so FastAPI does not parse them).
+_NUMBER = {"anyOf": [{"type": "string"}, {"type": "integer"}]}
+_ORDER = {
+    "type": "object",
+    "required": ["ticker", "side", "count", "price", "time_in_force", "self_trade_prevention_type"],
+    "properties": {
+        "ticker": {"type": "string"},
+        "client_order_id": {"type": "string"},
+        "side": {"type": "string", "enum": ["bid", "ask"]},
+        "count": _NUMBER,
+        "count_fp": _NUMBER,
+        "price": _NUMBER,
+        "time_in_force": {"type": "string", "enum": list(TIME_IN_FORCE)},
+        "self_trade_prevention_type": {"type": "string", "enum": list(STP_TYPES)},
+        "post_only": {"type": "boolean"},
+        "reduce_only": {"type": "boolean"},
+        "cancel_order_on_pause": {"type": "boolean"},
+        "order_group_id": {"type": "string"},
+        "expiration_time": {"type": "integer"},
+        "subaccount": {"type": "integer"},
+    },
+}
+_AMEND = {
+    "type": "object",
+    "required": ["ticker", "side", "price", "count"],
+    "properties": {
+        "ticker": {"type": "string"},
+        "side": {"type": "string", "enum": ["bid", "ask"]},
+        "price": _NUMBER,
+        "count": _NUMBER,
+        "client_order_id": {"type": "string"},
+        "updated_client_order_id": {"type": "string"},
+    },
+}
+_DECREASE = {"type": "object", "properties": {"reduce_by": _NUMBER, "reduce_to": _NUMBER}}
+_BATCH_CREATE = {
+    "type": "object",
+    "required": ["orders"],
+    "properties": {"orders": {"type": "array", "items": _ORDER, "maxItems": MAX_BATCH}},
+}
+_BATCH_CANCEL = {
+    "type": "object",
+    "properties": {
+        "orders": {
+            "type": "array",
+            "maxItems": MAX_BATCH,
+            "items": {"type": "object", "properties": {"order_id": {"type": "string"}}},
+        },
+        "ids": {"type": "array", "items": {"type": "string"}, "maxItems": MAX_BATCH},
+    },
+}
 
 
 def orders_router(state: ExchangeState, user: UserAccess) -> APIRouter:
@@ -38,14 +91,18 @@ def orders_router(state: ExchangeState, user: UserAccess) -> APIRouter:
     router = APIRouter()
     engine = state.engine
 
-    @router.post("/portfolio/events/orders", status_code=201)
+    @router.post("/portfolio/events/orders", status_code=201, openapi_extra=json_request(_ORDER))
     async def create_order(request: Request) -> JSONResponse:
         user_id = user(request)
         req = parse_new_order(await json_body(request))
         execution = engine.create_order(user_id, req)
         return JSONResponse(execution_v2_json(execution, state.clock.now()), status_code=201)
 
-    @router.post("/portfolio/events/orders/batched", status_code=201)
+    @router.post(
+        "/portfolio/events/orders/batched",
+        status_code=201,
+        openapi_extra=json_request(_BATCH_CREATE),
+    )
     async def batch_create(request: Request) -> JSONResponse:
         user_id = user(request)
         body = await json_body(request)
@@ -70,7 +127,7 @@ def orders_router(state: ExchangeState, user: UserAccess) -> APIRouter:
                 )
         return JSONResponse({"orders": out}, status_code=201)
 
-    @router.delete("/portfolio/events/orders/batched")
+    @router.delete("/portfolio/events/orders/batched", openapi_extra=json_request(_BATCH_CANCEL))
     async def batch_cancel(request: Request) -> dict:
         user_id = user(request)
         body = await json_body(request)
@@ -113,7 +170,7 @@ def orders_router(state: ExchangeState, user: UserAccess) -> APIRouter:
             "ts_ms": ts_ms(state.clock.now()),
         }
 
-    @router.post("/portfolio/events/orders/{order_id}/amend")
+    @router.post("/portfolio/events/orders/{order_id}/amend", openapi_extra=json_request(_AMEND))
     async def amend_order(request: Request, order_id: str) -> dict:
         user_id = user(request)
         body = await json_body(request)
@@ -146,7 +203,9 @@ def orders_router(state: ExchangeState, user: UserAccess) -> APIRouter:
             out["average_fee_paid"] = v2["average_fee_paid"]
         return out
 
-    @router.post("/portfolio/events/orders/{order_id}/decrease")
+    @router.post(
+        "/portfolio/events/orders/{order_id}/decrease", openapi_extra=json_request(_DECREASE)
+    )
     async def decrease_order(request: Request, order_id: str) -> dict:
         user_id = user(request)
         body = await json_body(request)

@@ -17,7 +17,7 @@ from weather_trader.sim.exchange.render import (
     settlement_json,
 )
 from weather_trader.sim.exchange.routes.common import UserAccess, in_range
-from weather_trader.sim.exchange.wire import page
+from weather_trader.sim.exchange.wire import keyset_page
 
 if TYPE_CHECKING:
     from weather_trader.sim.exchange.app import ExchangeState
@@ -74,7 +74,7 @@ def portfolio_router(state: ExchangeState, user: UserAccess) -> APIRouter:
                 or ("total_traded" in filters and p.traded != 0)
             )
         ]
-        chunk, next_cursor = page(mine, cursor, limit)
+        chunk, next_cursor = keyset_page(mine, cursor, limit, lambda p: p.ticker)
         return {
             "market_positions": [
                 position_json(p, engine.resting_count(user_id, p.ticker)) for p in chunk
@@ -108,7 +108,7 @@ def portfolio_router(state: ExchangeState, user: UserAccess) -> APIRouter:
             and (not status or o.status == status)
             and in_range(o.created_time, min_ts, max_ts)
         ]
-        chunk, next_cursor = page(orders, cursor, limit)
+        chunk, next_cursor = keyset_page(orders, cursor, limit, lambda o: o.number)
         return {"orders": [order_json(o) for o in chunk], "cursor": next_cursor}
 
     @router.post("/portfolio/orders")
@@ -157,7 +157,7 @@ def portfolio_router(state: ExchangeState, user: UserAccess) -> APIRouter:
             and (not order_id or f.order_id == order_id)
             and in_range(f.created_time, min_ts, max_ts)
         ]
-        chunk, next_cursor = page(mine, cursor, limit)
+        chunk, next_cursor = keyset_page(mine, cursor, limit, lambda f: f.number)
         return {"fills": [fill_json(f) for f in chunk], "cursor": next_cursor}
 
     @router.get("/portfolio/settlements")
@@ -178,7 +178,7 @@ def portfolio_router(state: ExchangeState, user: UserAccess) -> APIRouter:
             and (not event_ticker or s.event_ticker == event_ticker)
             and in_range(s.settled_time, min_ts, max_ts)
         ]
-        chunk, next_cursor = page(mine, cursor, limit)
+        chunk, next_cursor = keyset_page(mine, cursor, limit, lambda s: s.number)
         return {"settlements": [settlement_json(s) for s in chunk], "cursor": next_cursor}
 
     return router
