@@ -164,7 +164,11 @@ class LocalExchangeMarketDataResource(MarketDataResource):
 
     def client(self) -> MarketData:
         """The Kalshi adapter on the exchange's clock."""
-        time = ExchangeTime(SimExchangeControl(self.kalshi.api_url).sync_clock)
+        k = self.kalshi
+        control = SimExchangeControl.from_key_file(
+            k.api_url, k.key_id, k.private_key_path, k.private_key_passphrase
+        )
+        time = ExchangeTime(control.sync_clock)
         inner = KalshiMarketData(self.kalshi.rest(signed=self.kalshi.has_key), now=time.now)
         return ClockedMarketData(inner, time)
 
@@ -205,7 +209,11 @@ class LocalExchangeBrokerResource(BrokerResource):
 
     def client(self) -> Broker:
         """The Kalshi broker on the exchange's clock."""
-        time = ExchangeTime(SimExchangeControl(self.kalshi.api_url).sync_clock)
+        k = self.kalshi
+        control = SimExchangeControl.from_key_file(
+            k.api_url, k.key_id, k.private_key_path, k.private_key_passphrase
+        )
+        time = ExchangeTime(control.sync_clock)
         return ClockedBroker(KalshiBroker(self.kalshi.rest(signed=True)), time)
 
 
