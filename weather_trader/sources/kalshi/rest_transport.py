@@ -26,7 +26,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from decimal import Decimal
 from typing import Any, Self, TypeVar
 
 import httpx
@@ -48,6 +47,7 @@ from weather_trader.sources.kalshi.errors import (
 )
 from weather_trader.sources.kalshi.ratelimit import DEFAULT_COST, Bucket, KalshiRateLimiter
 from weather_trader.sources.kalshi.urls import PROD_BASE_URL
+from weather_trader.sources.kalshi.wire import loads
 
 logger = logging.getLogger(__name__)
 
@@ -334,7 +334,7 @@ class KalshiTransport:
         if not response.content.strip():
             return {}
         try:
-            return response.json(parse_float=Decimal)
+            return loads(response.content)  # floats as Decimal; too deep nesting: ValueError
         except (ValueError, UnicodeDecodeError) as exc:
             raise KalshiMalformedResponse(
                 response.status_code,

@@ -46,6 +46,7 @@ from weather_trader.sources.kalshi.book import (
     price_to_decimal,
 )
 from weather_trader.sources.kalshi.urls import PROD_WS_URL
+from weather_trader.sources.kalshi.wire import loads
 from weather_trader.sources.kalshi.ws_messages import (
     CONTROL_TYPES,
     EVENT_TYPES,
@@ -362,7 +363,7 @@ class KalshiWebSocket:
     async def _handle(self, ws: ClientConnection, raw: str | bytes) -> None:
         self.stats.messages += 1
         try:
-            message = json.loads(raw)
+            message = loads(raw)  # too deep nesting is a ValueError, not a RecursionError
         except ValueError:
             logger.warning("kalshi ws: message is not JSON", extra={"ws_url": self._url})
             return

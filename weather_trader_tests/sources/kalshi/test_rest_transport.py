@@ -276,9 +276,13 @@ def test_malformed_json_and_schema_mismatch(httpx_mock: HTTPXMock) -> None:
     )
     httpx_mock.add_response(url=url(f"/markets/{TICKER}"), json={"markets": []})
     httpx_mock.add_response(url=url("/markets"), json={"markets": {"a": 1}})
+    deep = '{"market": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    httpx_mock.add_response(url=url("/markets/DEEP"), text=deep)  # RecursionError before
     client = make()
     with pytest.raises(KalshiMalformedResponse, match="invalid JSON"):
         client.get_market(TICKER)
+    with pytest.raises(KalshiMalformedResponse, match="invalid JSON"):
+        client.get_market("DEEP")
     with pytest.raises(KalshiMalformedResponse, match="close_time"):
         client.get_market(TICKER)
     with pytest.raises(KalshiMalformedResponse, match="'market'"):

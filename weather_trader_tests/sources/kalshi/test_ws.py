@@ -398,6 +398,7 @@ async def test_unparseable_fill_is_kept_not_dropped(keys: tuple) -> None:
         await send(conn, type="something_new", sid=9, msg={})
         await send(conn, type=["odd"], sid=9, msg={})
         await conn.send("not json")
+        await conn.send("[" * 100_000 + "]" * 100_000)  # too deep: ignored, the loop goes on
         await send(conn, **fill("ok"))
         await conn.wait_closed()
 
