@@ -139,7 +139,7 @@ def truncated_number(draw: st.DrawFn, text: str) -> str:
 def swapped_characters(draw: st.DrawFn, text: str) -> str:
     """Two neighbouring characters of a MAXIMUM/MINIMUM row swapped ("63" -> "36")."""
     a, b = draw(st.sampled_from(_row_spans(text)))
-    i = draw(st.integers(a, b - 2))
+    i = draw(st.sampled_from([i for i in range(a, b - 1) if text[i] != text[i + 1]]))
     return text[:i] + text[i + 1] + text[i] + text[i + 2 :]
 
 

@@ -19,8 +19,26 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
 from weather_trader.sources.kalshi.errors import KalshiError
-from weather_trader.sources.kalshi.market_models import Market, Orderbook
-from weather_trader.sources.kalshi.portfolio_models import KalshiFill
+from weather_trader.sources.kalshi.market_models import (
+    Candlestick,
+    Event,
+    HistoricalCutoff,
+    Market,
+    Orderbook,
+    Series,
+    Trade,
+)
+from weather_trader.sources.kalshi.portfolio_models import (
+    Balance,
+    BatchOrderResult,
+    CancelAck,
+    KalshiFill,
+    KalshiOrder,
+    KalshiPosition,
+    KalshiSettlement,
+    OrderAck,
+    OrderGroup,
+)
 from weather_trader.sources.kalshi.wire import MAX_JSON_DEPTH, loads
 from weather_trader.sources.kalshi.ws_messages import EVENT_TYPES, MessageParseError, parse_event
 
@@ -291,3 +309,43 @@ def test_loads_round_trips_json_or_raises_value_error(value: Any) -> None:
         return
     with contextlib.suppress(ValueError):
         loads(text)
+
+
+ALL_MODELS: list[type[BaseModel]] = [
+    Market,
+    Event,
+    Series,
+    Orderbook,
+    Trade,
+    Candlestick,
+    HistoricalCutoff,
+    KalshiOrder,
+    OrderAck,
+    BatchOrderResult,
+    CancelAck,
+    OrderGroup,
+    KalshiFill,
+    KalshiPosition,
+    KalshiSettlement,
+    Balance,
+]
+
+
+@st.composite
+def model_payloads(draw: st.DrawFn) -> tuple[type[BaseModel], dict[str, Any]]:
+    """A model and a payload over its own field names (and their ``_dollars``/``_fp`` twins)."""
+    model = draw(st.sampled_from(ALL_MODELS))
+    names = sorted(model.model_fields)
+    keys = sorted({*names, *(f"{n}_dollars" for n in names), *(f"{n}_fp" for n in names)})
+    values = JSON | HUGE | NUMERIC_TEXT | st.just(DEEP) | st.just(DEEP_DICT)
+    return model, draw(st.dictionaries(st.sampled_from(keys), values, max_size=8))
+
+
+@SETTINGS
+@given(model_payloads())
+def test_every_model_is_valid_or_validation_error(case: tuple[type[BaseModel], Any]) -> None:
+    model, payload = case
+    obj = _valid_or_typed(model, payload)
+    if obj is not None:
+        _check_numbers(obj)
+        obj.model_dump()  # and it serialises
