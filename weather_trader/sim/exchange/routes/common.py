@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -17,15 +18,24 @@ UserAccess = Callable[[Request], str]
 """The account id of a signed request (raises :class:`AuthError`)."""
 
 
+MAX_BODY_BYTES = 1_000_000
+"""Largest accepted request body (a batch of 20 orders is a few kilobytes)."""
+
+
 async def json_body(request: Request) -> dict:
     """The request's JSON object body.
 
     Raises:
-        BadRequestError: If the body is not JSON or not an object.
+        BadRequestError: If the body is too large, not JSON or not an object.
     """
+    raw = await request.body()
+    if len(raw) > MAX_BODY_BYTES:
+        raise BadRequestError(
+            f"request body is larger than {MAX_BODY_BYTES} bytes", code="invalid_parameters"
+        )
     try:
-        body = await request.json()
-    except ValueError:
+        body = json.loads(raw)
+    except (ValueError, RecursionError):  # deep nesting exhausts the parser's recursion
         raise BadRequestError("request body must be JSON", code="invalid_parameters") from None
     if not isinstance(body, dict):
         raise BadRequestError("request body must be a JSON object", code="invalid_parameters")
