@@ -37,7 +37,7 @@ def events_after(engine: Engine, last_id: int, limit: int) -> list[EventOut]:
     """Outbox events with id > ``last_id`` in id order, at most ``limit`` of them."""
     with session_scope(engine) as session:
         records = repo.events_after(session, last_id, limit)
-    return [EventOut.model_validate(r.model_dump()) for r in records]
+    return [EventOut.model_validate(r) for r in records]  # from attributes: no dict copy
 
 
 def _pnl(session: Session, bankroll: Decimal, now: datetime) -> PnlOut:
