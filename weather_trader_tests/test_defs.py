@@ -36,6 +36,7 @@ CHECKS = {
     ("temperature_distribution", "distribution_is_sane"): True,
     ("bracket_probabilities", "event_probabilities_sum_to_one"): True,
     ("climate_reports", "report_matches_observations"): False,
+    ("orders", "positions_match_exchange"): False,
 }
 JOB_ASSETS = {
     "forecast_job": {"forecast_snapshots", "intraday_observations", "temperature_distribution"},

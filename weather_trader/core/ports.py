@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import pandas as pd
 
@@ -75,8 +75,24 @@ class MarketData(Protocol):
 
 
 class Broker(Protocol):
-    """Places orders; idempotent by ``client_order_id``."""
+    """Places orders; idempotent by ``client_order_id``.
+
+    A broker with its own record of our positions (an exchange) also implements
+    :class:`PositionReader`, so the pipeline can reconcile the positions it stored.
+    """
 
     def place(self, order: OrderRequest, book: MarketSnapshot, as_of: datetime) -> OrderResult:
         """Submit ``order``; ``book`` is the latest snapshot (the paper broker fills against it)."""
+        ...
+
+
+@runtime_checkable
+class PositionReader(Protocol):
+    """The optional half of :class:`Broker`: the exchange's record of our positions."""
+
+    def positions(self) -> dict[str, int]:
+        """Net YES contracts held per market ticker (negative = NO contracts).
+
+        Markets without a position may be left out: a missing ticker means 0.
+        """
         ...

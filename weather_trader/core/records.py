@@ -188,8 +188,14 @@ class OrderRequest(_Record):
 
 
 class Fill(_Record):
-    """An execution of (part of) an order."""
+    """An execution of (part of) an order.
 
+    Two fills can agree on everything but their ids (one taker order matching two makers at
+    one price), so a fill is identified by ``fill_id`` alone.
+    """
+
+    fill_id: str = Field(min_length=1, description="The exchange's unique id of this fill.")
+    trade_id: str | None = Field(default=None, description="The exchange's trade id, if any.")
     client_order_id: str
     ticker: str
     side: OrderSide

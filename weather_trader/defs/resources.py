@@ -20,7 +20,7 @@ from pydantic import PrivateAttr
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from weather_trader.core.ports import Broker, MarketData, WeatherSource
+from weather_trader.core.ports import Broker, MarketData, PositionReader, WeatherSource
 from weather_trader.core.trading import RiskLimits
 from weather_trader.settings import Settings
 from weather_trader.sim.broker import PaperBroker
@@ -180,6 +180,14 @@ class BrokerResource(ConfigurableResource, ABC):
     def client(self) -> Broker:
         """The broker port."""
 
+    def exchange_positions(self) -> PositionReader | None:
+        """The exchange's record of our positions to reconcile with, or None without one.
+
+        The paper broker has none: it forgets between processes, so the database is its only
+        record and there is nothing independent to compare with.
+        """
+        return None
+
 
 class PaperBrokerResource(BrokerResource):
     """Fills locally against the books it is handed (sim without an exchange, and paper)."""
@@ -201,6 +209,10 @@ class KalshiBrokerResource(BrokerResource):
         """The Kalshi broker over a signed client."""
         return KalshiBroker(self.kalshi.rest(signed=True))
 
+    def exchange_positions(self) -> PositionReader | None:
+        """Kalshi's positions."""
+        return KalshiBroker(self.kalshi.rest(signed=True))
+
 
 class LocalExchangeBrokerResource(BrokerResource):
     """The local exchange's V2 orders, each at its decision instant (sim with an exchange)."""
@@ -215,6 +227,10 @@ class LocalExchangeBrokerResource(BrokerResource):
         )
         time = ExchangeTime(control.sync_clock)
         return ClockedBroker(KalshiBroker(self.kalshi.rest(signed=True)), time)
+
+    def exchange_positions(self) -> PositionReader | None:
+        """The local exchange's positions (a read needs no clock winding)."""
+        return KalshiBroker(self.kalshi.rest(signed=True))
 
 
 # -- trading, clock, model store ------------------------------------------------------------------

@@ -56,6 +56,13 @@ class PaperBroker:
         """Net YES contracts held in ``ticker`` (negative = NO contracts)."""
         return self._positions.get(ticker, 0)
 
+    def positions(self) -> dict[str, int]:
+        """Net YES contracts held per ticker (negative = NO), flat tickers left out.
+
+        Only what this broker filled in its lifetime: it keeps no record across processes.
+        """
+        return {ticker: count for ticker, count in self._positions.items() if count}
+
     def place(self, order: OrderRequest, book: MarketSnapshot, as_of: datetime) -> OrderResult:
         """Fill ``order`` against ``book`` at time ``as_of``.
 
@@ -89,11 +96,13 @@ class PaperBroker:
             )
         fees = self.fees or SeriesFees("quadratic", book.fee_multiplier, maker_fees=False)
         fills = []
-        for price, count in plan:
+        for level, (price, count) in enumerate(plan):
             # The fee is symmetric in P, but charge it on the price of the side bought.
             fee = fees.taker(count, price if order.side == "bid" else 1 - price)
             fills.append(
                 Fill(
+                    # Deterministic and unique: an order is filled at most once per level.
+                    fill_id=f"{order.client_order_id}-{level}",
                     client_order_id=order.client_order_id,
                     ticker=order.ticker,
                     side=order.side,

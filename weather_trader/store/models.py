@@ -320,16 +320,14 @@ class OrderRow(Base):
 
 
 class FillRow(Base):
-    """One execution of (part of) an order."""
+    """One execution of (part of) an order, keyed by the exchange's fill id."""
 
     __tablename__ = "fills"
-    __table_args__ = (
-        UniqueConstraint(
-            "client_order_id", "filled_at", "price", "count", name="uq_fills_execution"
-        ),
-    )
+    __table_args__ = (UniqueConstraint("fill_id", name="uq_fills_fill_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    fill_id: Mapped[str] = mapped_column(String(128))
+    trade_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
     client_order_id: Mapped[str] = mapped_column(String(64), ForeignKey("orders.client_order_id"))
     ticker: Mapped[str] = mapped_column(String(64))
     side: Mapped[str] = mapped_column(String(3))

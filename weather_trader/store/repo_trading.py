@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 import pandas as pd
@@ -223,12 +223,11 @@ def orders_for(session: Session, city: str | None = None, day: date | None = Non
     return typed(df, {"count": "int64", "filled_count": "int64", "created_at": "datetime"})
 
 
-def _fill_key(client_order_id: str, filled_at: datetime, price: Decimal, count: int) -> tuple:
-    return client_order_id, filled_at.astimezone(UTC), money(price), count
-
-
 def record_fills(session: Session, fills: Iterable[Fill]) -> int:
     """Store new fills and apply them to positions; fills already stored are skipped.
+
+    A fill is known by its ``fill_id`` alone: two fills alike in every other field are two
+    executions (one taker order matching two makers at one price) and both count.
 
     A fill that buys its order's outcome (bid + yes, ask + no) adds contracts and their cost
     (YES price for yes, 1 - YES price for no); one that sells removes contracts at their
@@ -248,10 +247,11 @@ def record_fills(session: Session, fills: Iterable[Fill]) -> int:
             select(OrderRow).where(OrderRow.client_order_id.in_({f.client_order_id for f in fills}))
         )
     }
-    seen = {
-        _fill_key(f.client_order_id, f.filled_at, f.price, f.count)
-        for f in session.scalars(select(FillRow).where(FillRow.client_order_id.in_(list(orders))))
-    }
+    seen = set(
+        session.scalars(
+            select(FillRow.fill_id).where(FillRow.fill_id.in_({f.fill_id for f in fills}))
+        )
+    )
     stored = 0
     for f in fills:
         order = orders.get(f.client_order_id)
@@ -259,12 +259,13 @@ def record_fills(session: Session, fills: Iterable[Fill]) -> int:
             raise StoreError(f"fill for unknown order {f.client_order_id!r}")
         if (f.ticker, f.side) != (order.ticker, order.side):
             raise StoreError(f"fill {f!r} disagrees with its order ({order.ticker}, {order.side})")
-        key = _fill_key(f.client_order_id, f.filled_at, f.price, f.count)
-        if key in seen:
+        if f.fill_id in seen:
             continue
-        seen.add(key)
+        seen.add(f.fill_id)
         session.add(
             FillRow(
+                fill_id=f.fill_id,
+                trade_id=f.trade_id,
                 client_order_id=f.client_order_id,
                 ticker=f.ticker,
                 side=f.side,

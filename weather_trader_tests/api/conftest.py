@@ -129,7 +129,8 @@ def _buy(
         session,
         [
             Fill(
-                client_order_id=coid, ticker=ticker, side=order.side, count=count,
+                fill_id=f"{coid}-0", client_order_id=coid, ticker=ticker, side=order.side,
+                count=count,
                 price=Decimal(price), fee=Decimal(fee), is_taker=True, filled_at=now,
             )
         ],

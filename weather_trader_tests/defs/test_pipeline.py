@@ -69,6 +69,7 @@ PARTITIONED_CHECKS = {
     "report_matches_observations",
     "distribution_is_sane",
     "event_probabilities_sum_to_one",
+    "positions_match_exchange",
 }
 DOWNSTREAM_OF_FORECASTS = {
     "temperature_distribution",

@@ -150,3 +150,24 @@ def test_against_a_sim_book() -> None:
     result = PaperBroker().place(order, book, at)
     assert result.status == "filled" and result.fills[0].price == book.yes_ask
     assert result.fills[0].fee == taker_fee(1, book.yes_ask)
+
+
+def test_fill_ids_are_unique_and_deterministic() -> None:
+    order = _order("c1", "bid", 20, "0.50")  # takes the 0.45, 0.47 and 0.50 levels
+    first = PaperBroker().place(order, _book(), AT)
+    again = PaperBroker().place(order, _book(), AT)  # a fresh broker after a restart
+    ids = [f.fill_id for f in first.fills]
+    assert ids == ["c1-0", "c1-1", "c1-2"]
+    assert [f.fill_id for f in again.fills] == ids  # the same fills get the same ids
+    assert all(f.trade_id is None for f in first.fills)
+
+
+def test_positions_are_net_yes_per_ticker() -> None:
+    broker = PaperBroker()
+    assert broker.positions() == {}
+    broker.place(_order("c1", "bid", 5, "0.45"), _book(), AT)
+    assert broker.positions() == {"KXHIGHNY-26NOV27-B41.5": 5}
+    broker.place(_order("c2", "ask", 5, "0.40"), _book(), AT)
+    assert broker.positions() == {}  # flat markets are left out
+    broker.place(_order("c3", "ask", 10, "0.38"), _book(), AT)
+    assert broker.positions() == {"KXHIGHNY-26NOV27-B41.5": -10}

@@ -93,4 +93,10 @@ def fill(coid: str = "wt-NYC-26MAY12-B73.5-yes-1", **kw: Any) -> Fill:
         "filled_at": T0 + timedelta(minutes=1),
     }  # fmt: skip
     values.update(kw)
+    # By default the same values make the same fill (the exchange would send it once).
+    values.setdefault(
+        "fill_id",
+        f"{values['client_order_id']}@{values['filled_at'].isoformat()}"
+        f"/{values['price']}x{values['count']}",
+    )
     return Fill(**values)

@@ -3,12 +3,15 @@
 # No `from __future__ import annotations`: Dagster reads these annotations at definition time.
 
 import dataclasses
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import partial
 
 import pandas as pd
 from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
     AssetExecutionContext,
     MaterializeResult,
     asset,
@@ -16,7 +19,10 @@ from dagster import (
 
 from weather_trader.core.cities import KINDS
 from weather_trader.core.climate_day import final_report_expected_at, pipeline_as_of
+from weather_trader.core.ports import Broker, PositionReader
 from weather_trader.core.quality import books_stale, forecasts_stale
+from weather_trader.core.reconciliation import PositionMismatch, net_yes, position_mismatches
+from weather_trader.core.records import MarketSnapshot, OrderRequest, OrderResult
 from weather_trader.core.settlement import settle_position
 from weather_trader.core.trading import (
     Decision,
@@ -139,8 +145,16 @@ def _decision_rows(decisions: list[Decision], kind: str, as_of: object) -> pd.Da
     pool="kalshi_api",
     description=(
         "Orders sent for the taken decisions, with their fills and the positions they build. "
-        "Idempotent: each order has a deterministic client order id and is never sent twice."
+        "Idempotent: each order has a deterministic client order id and is never sent twice. "
+        "No new order goes to a market whose stored position disagrees with the exchange's."
     ),
+    check_specs=[
+        AssetCheckSpec(
+            "positions_match_exchange",
+            asset="orders",
+            description="Stored positions equal the exchange's; a market that differs is halted.",
+        )
+    ],
 )
 def orders(
     context: AssetExecutionContext,
@@ -150,11 +164,14 @@ def orders(
     """Send every taken decision whose order was not sent yet; record results, fills, positions.
 
     An order recorded as ``pending`` (a crash between recording and sending) is sent again
-    under the same client order id, which the exchange rejects if it already has it.
+    under the same client order id, which the exchange rejects if it already has it. Those go
+    first, since their fills may be what the exchange has and we lack; then the partition's
+    positions are reconciled with the exchange's, and new orders go only to markets that agree.
     """
-    client = broker.client()
-    sent = already = filled = 0
-    fees = Decimal("0")
+    client, reader = broker.client(), broker.exchange_positions()
+    already = halted = 0
+    results: list[OrderResult] = []
+    mismatches: list[PositionMismatch] = []
     for city, day, key in city_days(context):
         with database.session() as session:
             decisions = repo.decisions_for(session, city, day)
@@ -168,48 +185,118 @@ def orders(
             }
             recorded = repo.orders_for(session, city=city, day=day)
         status = dict(zip(recorded["client_order_id"], recorded["status"], strict=True))
+        pending: list[_ToSend] = []
+        new: list[_ToSend] = []
         for row in decisions[decisions["taken"]].itertuples(index=False):
             decision = Decision.from_record(row._asdict())
             as_of = row.as_of.to_pydatetime()
-            order = order_from_decision(decision, key, as_of)
-            if status.get(order.client_order_id, "pending") != "pending":
+            item = _ToSend(row.kind, decision, order_from_decision(decision, key, as_of), as_of)
+            if status.get(item.order.client_order_id, "pending") != "pending":
                 already += 1
-                continue
-            record = partial(
-                repo.record_order, order=order, city=city, climate_date=day, kind=row.kind,
-                outcome_side=decision.side, created_at=as_of,
-            )  # fmt: skip
-            with database.session() as session:
-                # Recorded before it is sent: after a crash the id shows the order may be live.
-                record(session)
-            result = client.place(order, books[decision.ticker], as_of=as_of)
-            with database.session() as session:
-                record(session, result=result)
-                repo.record_fills(session, result.fills)
-                repo.append_event(
-                    session,
-                    "order",
-                    {
-                        "client_order_id": order.client_order_id,
-                        "ticker": order.ticker,
-                        "side": decision.side,
-                        "status": result.status,
-                        "filled": result.filled_count,
-                    },
-                    city=city,
-                    climate_date=day,
-                )
-            sent += 1
-            filled += result.filled_count
-            fees += sum((f.fee for f in result.fills), Decimal("0"))
+            else:
+                (pending if item.order.client_order_id in status else new).append(item)
+        send = partial(_send, database, client, city, day, books)
+        results += [send(item) for item in pending]
+        found = _reconcile(database, reader, city, day, set(decisions["ticker"]))
+        mismatches += found
+        stopped = {m.ticker for m in found}
+        halted += sum(item.decision.ticker in stopped for item in new)
+        results += [send(item) for item in new if item.decision.ticker not in stopped]
+    mismatched = ", ".join(f"{m.ticker} ours {m.ours} exchange {m.exchange}" for m in mismatches)
     return MaterializeResult(
         metadata={
-            "orders_sent": sent,
+            "orders_sent": len(results),
             "already_sent": already,
-            "contracts_filled": filled,
-            "fees_paid": float(fees),
-        }
+            "orders_halted": halted,
+            "contracts_filled": sum(r.filled_count for r in results),
+            "fees_paid": float(sum((f.fee for r in results for f in r.fills), Decimal("0"))),
+            "positions_reconciled": reader is not None,
+        },
+        check_results=[
+            AssetCheckResult(
+                check_name="positions_match_exchange",
+                passed=not mismatches,
+                severity=AssetCheckSeverity.ERROR,
+                metadata={"mismatched": mismatched or "none", "mismatch_count": len(mismatches)},
+            )
+        ],
     )
+
+
+@dataclasses.dataclass(frozen=True)
+class _ToSend:
+    kind: str
+    decision: Decision
+    order: OrderRequest
+    as_of: datetime
+
+
+def _send(
+    database: DatabaseResource,
+    client: Broker,
+    city: str,
+    day: date,
+    books: dict[str, MarketSnapshot],
+    item: _ToSend,
+) -> OrderResult:
+    """Record ``item``'s order as pending, send it, then record the result and its fills."""
+    decision, order = item.decision, item.order
+    record = partial(
+        repo.record_order, order=order, city=city, climate_date=day, kind=item.kind,
+        outcome_side=decision.side, created_at=item.as_of,
+    )  # fmt: skip
+    with database.session() as session:
+        # Recorded before it is sent: after a crash the id shows the order may be live.
+        record(session)
+    result = client.place(order, books[decision.ticker], as_of=item.as_of)
+    with database.session() as session:
+        record(session, result=result)
+        repo.record_fills(session, result.fills)
+        repo.append_event(
+            session,
+            "order",
+            {
+                "client_order_id": order.client_order_id,
+                "ticker": order.ticker,
+                "side": decision.side,
+                "status": result.status,
+                "filled": result.filled_count,
+            },
+            city=city,
+            climate_date=day,
+        )
+    return result
+
+
+def _reconcile(
+    database: DatabaseResource,
+    reader: PositionReader | None,
+    city: str,
+    day: date,
+    tickers: set[str],
+) -> list[PositionMismatch]:
+    """The city-day's markets whose stored open position differs from the exchange's.
+
+    Compares ``tickers`` and every market we hold; settled positions are left out (the
+    exchange closes them). Each mismatch goes to the events outbox as ``reconciliation``.
+    """
+    if reader is None:
+        return []
+    exchange = reader.positions()
+    with database.session() as session:
+        held = repo.positions_for(session, city=city, day=day)
+        settled = {p.ticker for p in held if p.settled}
+        ours = net_yes((p.ticker, p.outcome_side, p.count) for p in held if not p.settled)
+        found = position_mismatches(ours, exchange, (tickers | set(ours)) - settled)
+        for m in found:
+            repo.append_event(
+                session,
+                "reconciliation",
+                {"ticker": m.ticker, "ours": m.ours, "exchange": m.exchange, "halted": True},
+                city=city,
+                climate_date=day,
+            )
+    return found
 
 
 @asset(

@@ -62,9 +62,17 @@ class KalshiBroker:
             fills=fills,
         )
 
+    def positions(self) -> dict[str, int]:
+        """Net YES contracts the exchange holds for us per market (negative = NO); flat
+        markets are left out."""
+        held = {p.ticker: int(p.position) for p in self.client.positions()}
+        return {ticker: count for ticker, count in held.items() if count}
+
 
 def _fill(fill: KalshiFill, order: OrderRequest, as_of: datetime) -> Fill:
     return Fill(
+        fill_id=fill.fill_id,
+        trade_id=fill.trade_id,
         client_order_id=order.client_order_id,
         ticker=fill.ticker,
         side=order.side,

@@ -189,3 +189,42 @@ def test_broker_turns_a_refusal_into_a_rejection(
     result = KalshiBroker(client(creds)).place(ORDER, book, NOW)
     assert (result.status, result.filled_count) == ("rejected", 0)
     assert result.reason == "market_closed: market is closed"
+
+
+def test_broker_passes_the_exchanges_fill_ids_through(
+    httpx_mock: HTTPXMock, creds: KalshiCredentials
+) -> None:
+    # One taker order matching two makers at one price: two fills alike but for their ids.
+    ack = {"order_id": "ord-1", "client_order_id": ORDER.client_order_id, "fill_count": "10.00"}
+    httpx_mock.add_response(
+        url=BASE + "/portfolio/events/orders", method="POST", status_code=201, json=ack
+    )
+    body = [fill_json(f, "5.00", "0.4200", "0.0700") for f in ("f-a", "f-b")]
+    body[1]["trade_id"] = "t-b"
+    httpx_mock.add_response(url=url("/portfolio/fills"), json={"fills": body, "cursor": ""})
+    book: Any = None
+
+    result = KalshiBroker(client(creds)).place(ORDER, book, NOW)
+
+    assert [(f.fill_id, f.trade_id, f.count) for f in result.fills] == [
+        ("f-a", "f-a", 5),
+        ("f-b", "t-b", 5),
+    ]
+    assert result.filled_count == 10
+
+
+def test_broker_reads_the_exchanges_net_positions(
+    httpx_mock: HTTPXMock, creds: KalshiCredentials
+) -> None:
+    positions = [
+        {"ticker": "KXHIGHNY-26JUL12-T82", "position_fp": "10.00"},
+        {"ticker": "KXHIGHNY-26JUL12-B80.5", "position_fp": "-3.00"},
+        {"ticker": "KXHIGHNY-26JUL12-B78.5", "position_fp": "0.00"},
+    ]
+    httpx_mock.add_response(
+        url=url("/portfolio/positions"), json={"market_positions": positions, "cursor": ""}
+    )
+    assert KalshiBroker(client(creds)).positions() == {
+        "KXHIGHNY-26JUL12-T82": 10,
+        "KXHIGHNY-26JUL12-B80.5": -3,
+    }
