@@ -112,13 +112,25 @@ class KalshiApiResource(ConfigurableResource):
         """Whether requests can be signed."""
         return bool(self.key_id and self.private_key_path)
 
-    def rest(self, signed: bool) -> KalshiClient:
-        """The REST client; ``signed`` ones need the key (orders, the portfolio)."""
-        if signed and not self.has_key:
+    def local_exchange_time(self) -> ExchangeTime:
+        """The local exchange's clock, wound with signed ``/sim`` requests (sim mode only)."""
+        self._require_key()
+        control = SimExchangeControl.from_key_file(
+            self.api_url, self.key_id, self.private_key_path, self.private_key_passphrase
+        )
+        return ExchangeTime(control.sync_clock)
+
+    def _require_key(self) -> None:
+        if not self.has_key:
             raise ModeUnavailableError(
                 "trading through Kalshi needs KALSHI_KEY_ID and KALSHI_PRIVATE_KEY_PATH "
                 "(for the local exchange: weather-trader exchange create-key)"
             )
+
+    def rest(self, signed: bool) -> KalshiClient:
+        """The REST client; ``signed`` ones need the key (orders, the portfolio)."""
+        if signed:
+            self._require_key()
         if signed not in self._clients:
             credentials = None
             if signed:
@@ -164,13 +176,10 @@ class LocalExchangeMarketDataResource(MarketDataResource):
 
     def client(self) -> MarketData:
         """The Kalshi adapter on the exchange's clock."""
-        k = self.kalshi
-        control = SimExchangeControl.from_key_file(
-            k.api_url, k.key_id, k.private_key_path, k.private_key_passphrase
+        time = self.kalshi.local_exchange_time()
+        return ClockedMarketData(
+            KalshiMarketData(self.kalshi.rest(signed=True), now=time.now), time
         )
-        time = ExchangeTime(control.sync_clock)
-        inner = KalshiMarketData(self.kalshi.rest(signed=self.kalshi.has_key), now=time.now)
-        return ClockedMarketData(inner, time)
 
 
 class BrokerResource(ConfigurableResource, ABC):
@@ -221,11 +230,7 @@ class LocalExchangeBrokerResource(BrokerResource):
 
     def client(self) -> Broker:
         """The Kalshi broker on the exchange's clock."""
-        k = self.kalshi
-        control = SimExchangeControl.from_key_file(
-            k.api_url, k.key_id, k.private_key_path, k.private_key_passphrase
-        )
-        time = ExchangeTime(control.sync_clock)
+        time = self.kalshi.local_exchange_time()
         return ClockedBroker(KalshiBroker(self.kalshi.rest(signed=True)), time)
 
     def exchange_positions(self) -> PositionReader | None:
