@@ -402,11 +402,16 @@ class EventRow(Base):
     """The live-feed outbox: appended in the same transaction as the data it describes.
 
     Ids are strictly increasing in commit order (SQLite AUTOINCREMENT never reuses ids; on
-    Postgres appends are serialised by a transaction-level advisory lock).
+    Postgres appends are serialised by a transaction-level advisory lock). ``dedupe_key`` names
+    the logical event (topic, city, day and its identity): an event whose key is stored is not
+    appended again, so a re-run does not repeat the feed. Events without a key always append.
     """
 
     __tablename__ = "events"
-    __table_args__ = ({"sqlite_autoincrement": True},)
+    __table_args__ = (
+        Index("uq_events_dedupe_key", "dedupe_key", unique=True),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -414,6 +419,7 @@ class EventRow(Base):
     city: Mapped[str | None] = mapped_column(String(16))
     climate_date: Mapped[date | None] = mapped_column(Date)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    dedupe_key: Mapped[str | None] = mapped_column(String(255), nullable=True)
 
 
 class ModelVersionRow(Base):

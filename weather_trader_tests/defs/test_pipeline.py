@@ -31,7 +31,7 @@ from weather_trader.defs.resources import (
 from weather_trader.kalshi_signing import generate_key_pair
 from weather_trader.settings import Settings
 from weather_trader.sim.broker import PaperBroker
-from weather_trader.sim.exchange.clocked import ClockedMarketData
+from weather_trader.sim.exchange.clocked import ClockedBroker, ClockedMarketData
 from weather_trader.sim.world import build_sim
 from weather_trader.sources.kalshi.broker import KalshiBroker
 from weather_trader.sources.kalshi.market_data import KalshiMarketData
@@ -227,6 +227,20 @@ def test_rerun_of_a_partition_is_idempotent(pipeline: Pipeline) -> None:
     assert meta(second, "settlements")["pnl"] == meta(first, "settlements")["pnl"]
 
 
+def test_rerun_of_a_partition_appends_no_duplicate_outbox_events(pipeline: Pipeline) -> None:
+    def outbox() -> list[tuple[int, str, str | None, Any]]:
+        with session_scope(pipeline.engine) as session:
+            events = repo.events_after(session, 0, limit=100_000)
+        return [(e.id, e.topic, e.city, e.payload) for e in events]
+
+    assert pipeline.run(key(CITY, DAY)).success
+    first = outbox()
+    assert {"distribution", "decision", "order", "settlement"} <= {t for _, t, _, _ in first}
+    assert pipeline.run(key(CITY, DAY)).success
+    assert pipeline.run(key(CITY, DAY)).success
+    assert outbox() == first  # the feed streams each logical event once
+
+
 def test_observation_check_sees_the_runs_own_observations(pipeline: Pipeline) -> None:
     """A stored final that disagrees with the observations by > 3 F fails the (warning) check
     even on a first run: the observations are stored before the reports are checked."""
@@ -391,11 +405,25 @@ def test_sim_mode_with_a_local_exchange_trades_through_the_client(tmp_path: Path
         {"WEATHER_TRADER_HOME": str(tmp_path), "KALSHI_API_URL": "http://127.0.0.1:9/trade-api/v2"}
     )
     resources = build_resources(settings)
-    market_data = resources["market_data"].client()
+    for name in ("market_data", "broker"):  # winding the clock and orders both sign
+        with pytest.raises(ModeUnavailableError, match="exchange create-key"):
+            resources[name].client()  # no key registered yet
+    key = tmp_path / "local.pem"
+    key.write_bytes(generate_key_pair()[0])
+    keyed = build_resources(
+        Settings.from_env(
+            {
+                "WEATHER_TRADER_HOME": str(tmp_path),
+                "KALSHI_API_URL": "http://127.0.0.1:9/trade-api/v2",
+                "KALSHI_KEY_ID": "local",
+                "KALSHI_PRIVATE_KEY_PATH": str(key),
+            }
+        )
+    )
+    market_data = keyed["market_data"].client()
     assert isinstance(market_data, ClockedMarketData)  # wound to each read's instant
     assert isinstance(market_data.inner, KalshiMarketData)
-    with pytest.raises(ModeUnavailableError, match="exchange create-key"):
-        resources["broker"].client()  # no key registered yet
+    assert isinstance(keyed["broker"].client(), ClockedBroker)
 
 
 # -- a live partition -----------------------------------------------------------------------------

@@ -64,7 +64,7 @@ def test_migration_creates_every_table_and_matches_models(engine: Engine) -> Non
     with engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         assert compare_metadata(context, Base.metadata) == []
-        assert context.get_current_revision() == "0003"
+        assert context.get_current_revision() == "0004"
 
 
 def test_migrate_is_idempotent_and_accepts_a_url(tmp_path: Path) -> None:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import Engine, delete
 from sqlalchemy.orm import Session
 
-from weather_trader.store.db import session_scope
+from weather_trader.store.db import StoreError, session_scope
 from weather_trader.store.models import EventRow
 from weather_trader.store.repo import (
     append_event,
@@ -21,6 +21,7 @@ from weather_trader.store.repo import (
     save_model_version,
     set_setting,
 )
+from weather_trader.store.repo_meta import event_key
 from weather_trader.store.schemas import ModelVersionRecord
 from weather_trader_tests.store.factories import DAY, T0
 
@@ -92,6 +93,52 @@ def test_event_ids_follow_commit_order(engine: Engine) -> None:
     thread.join(timeout=10)
     assert done.is_set()
     assert second[0] > first
+
+
+def test_an_event_key_is_appended_once(engine: Engine) -> None:
+    as_of = datetime(2026, 5, 10, 14, 0, tzinfo=UTC)
+    key = ("KXHIGHNY-26MAY11-B73.5", "yes", as_of)
+    with session_scope(engine) as s:
+        first = append_event(s, "decision", {"n": 1}, city="NYC", climate_date=DAY, key=key)
+    assert first is not None
+    same_instant = as_of.astimezone(timezone(timedelta(hours=-4)))
+    with session_scope(engine) as s:
+        again = ("KXHIGHNY-26MAY11-B73.5", "yes", same_instant)
+        assert (
+            append_event(s, "decision", {"n": 2}, city="NYC", climate_date=DAY, key=again) is None
+        )
+        other_side = ("KXHIGHNY-26MAY11-B73.5", "no", as_of)
+        assert append_event(s, "decision", {"n": 3}, city="NYC", climate_date=DAY, key=other_side)
+        # The same identity in another city, day or topic is another event.
+        assert append_event(s, "decision", {"n": 4}, city="CHI", climate_date=DAY, key=key)
+        assert append_event(s, "decision", {"n": 5}, city="NYC", climate_date=T0.date(), key=key)
+        assert append_event(s, "order", {"n": 6}, city="NYC", climate_date=DAY, key=key)
+        # Events without a key always append.
+        assert append_event(s, "fill", {"n": 7}) and append_event(s, "fill", {"n": 7})
+    with session_scope(engine) as s:
+        assert [e.payload["n"] for e in events_after(s, 0)] == [1, 3, 4, 5, 6, 7, 7]
+
+
+def test_event_keys_name_the_event_and_bound_their_length() -> None:
+    as_of = datetime(2026, 5, 10, 10, 0, tzinfo=timezone(timedelta(hours=-4)))
+    assert event_key("distribution", "NYC", DAY, ("high", as_of)) == (
+        "distribution|NYC|2026-05-12|high|2026-05-10T14:00:00Z"
+    )
+    assert event_key("order", None, None, "abc") == "order|||abc"
+    long = event_key("settlement", "NYC", DAY, ["x" * 300])
+    assert long.startswith("settlement|sha256:") and len(long) <= 255
+    assert long == event_key("settlement", "NYC", DAY, ["x" * 300])
+    assert long != event_key("settlement", "NYC", DAY, ["y" * 300])
+    with pytest.raises(StoreError, match="timezone-aware"):
+        event_key("decision", "NYC", DAY, [datetime(2026, 5, 10, 14, 0)])
+
+
+def test_duplicate_key_in_a_rolled_back_transaction_does_not_block(engine: Engine) -> None:
+    with pytest.raises(RuntimeError), session_scope(engine) as s:
+        append_event(s, "settlement", {"pnl": "1.00"}, city="NYC", climate_date=DAY, key="a")
+        raise RuntimeError("asset failed")
+    with session_scope(engine) as s:
+        assert append_event(s, "settlement", {"pnl": "1.00"}, city="NYC", climate_date=DAY, key="a")
 
 
 def test_model_versions(session: Session) -> None:

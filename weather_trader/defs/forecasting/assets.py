@@ -106,7 +106,7 @@ def temperature_model(
             ),
         )
         # The summary's own "version" is the predictor family; the stored version wins.
-        repo.append_event(session, "model", {**summary, "version": version})
+        repo.append_event(session, "model", {**summary, "version": version}, key=version)
     return MaterializeResult(
         metadata={
             **summary,
@@ -221,6 +221,7 @@ def temperature_distribution(
                     {"kind": kind, "mu": round(dist.mu, 2), "sigma": round(dist.sigma, 2)},
                     city=city,
                     climate_date=day,
+                    key=(kind, as_of, version),
                 )
                 made += 1
                 last[f"{kind}_mu"], last[f"{kind}_sigma"] = dist.mu, dist.sigma

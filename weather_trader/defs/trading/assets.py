@@ -115,6 +115,7 @@ def trade_decisions(
                             },
                             city=city,
                             climate_date=day,
+                            key=(d.ticker, d.side, as_of),
                         )
             if frames:
                 rows = pd.concat(frames, ignore_index=True)
@@ -264,6 +265,7 @@ def _send(
             },
             city=city,
             climate_date=day,
+            key=(order.client_order_id, result.status),
         )
     return result
 
@@ -344,6 +346,7 @@ def settlements(context: AssetExecutionContext, database: DatabaseResource) -> M
                     {"positions": len(outcomes), "pnl": day_pnl},
                     city=city,
                     climate_date=day,
+                    key=sorted(f"{o.ticker}/{o.outcome_side}/{o.count}/{o.pnl}" for o in outcomes),
                 )
                 settled += len(outcomes)
                 pnl += day_pnl
