@@ -41,6 +41,7 @@ from weather_trader.store import repo
 # dagster.yaml limits runs with the same value of this tag to one at a time, so two trading runs
 # of one city-day never decide from the same positions concurrently.
 TRADING_PARTITION_TAG = "weather_trader/trading_partition"
+TRADING_RUN_MAX_SECONDS = 900
 
 forecast_job = define_asset_job(
     "forecast_job",
@@ -55,6 +56,9 @@ trading_job = define_asset_job(
         "kalshi_markets", "bracket_probabilities", "trade_decisions", "orders"
     ),
     description="Snapshot markets, price brackets, decide and execute.",
+    # Run monitoring fails a trading run still going after this long (a killed worker included),
+    # which frees its kalshi_api slot for the next one; a healthy run takes seconds.
+    tags={"dagster/max_runtime": TRADING_RUN_MAX_SECONDS},
 )
 settlement_job = define_asset_job(
     "settlement_job",

@@ -293,3 +293,9 @@ def test_climate_report_sensor_notices_a_correction(
     assert result[key("NYC", day)] == f"cli:{key('NYC', day)}:{fix.issued_at.isoformat()}"
     store_reports_known_at(engine, "NYC", day, at)
     assert key("NYC", day) not in finals_by_partition(tick(climate_report_sensor, resources))
+
+
+def test_a_trading_run_has_a_maximum_runtime_so_a_dead_one_frees_its_slot() -> None:
+    from weather_trader.defs.automation import TRADING_RUN_MAX_SECONDS, trading_job
+
+    assert int(trading_job.tags["dagster/max_runtime"]) == TRADING_RUN_MAX_SECONDS
