@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -33,6 +33,8 @@ class DomainSnapshot:
         bankroll: Bankroll in dollars.
         daily_loss_limit: Daily realized loss limit in dollars.
         outbox_head_event_id: Latest event id in the outbox table (0 when empty).
+        reconciliation_mismatches: Positions found to differ from the exchange's, ever (each
+            one halted trading on its market).
         latest: Per data product, the latest timestamp (None when the table is empty).
     """
 
@@ -42,6 +44,7 @@ class DomainSnapshot:
     bankroll: Decimal
     daily_loss_limit: Decimal
     outbox_head_event_id: int
+    reconciliation_mismatches: int = 0
     latest: dict[str, datetime | None] = field(default_factory=dict)
 
 
@@ -106,6 +109,11 @@ class DomainCollector(Collector):
             f"{PREFIX}_outbox_head_event_id",
             "Latest event id in the outbox table.",
             value=snap.outbox_head_event_id,
+        )
+        yield CounterMetricFamily(
+            f"{PREFIX}_reconciliation_mismatches",
+            "Stored positions found to differ from the exchange's (each halts its market).",
+            value=snap.reconciliation_mismatches,
         )
         now = self._clock()
         age = GaugeMetricFamily(

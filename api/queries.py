@@ -108,5 +108,6 @@ def domain_snapshot(
             bankroll=bankroll,
             daily_loss_limit=daily_loss_limit,
             outbox_head_event_id=repo.head_event_id(session),
+            reconciliation_mismatches=repo.count_events(session, "reconciliation"),
             latest={f.product: f.latest for f in repo.data_freshness(session)},
         )

@@ -28,7 +28,12 @@ from weather_trader.store.repo_meta import (
     set_setting,
 )
 from weather_trader.store.repo_scores import city_summary, event_scores
-from weather_trader.store.repo_status import data_freshness, head_event_id, latest_decisions
+from weather_trader.store.repo_status import (
+    count_events,
+    data_freshness,
+    head_event_id,
+    latest_decisions,
+)
 from weather_trader.store.repo_trading import (
     decisions_for,
     orders_for,
@@ -62,6 +67,7 @@ __all__ = [
     "bracket_probabilities_for",
     "city_summary",
     "climate_reports_for",
+    "count_events",
     "data_freshness",
     "decisions_for",
     "distribution_for",

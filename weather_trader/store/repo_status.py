@@ -58,6 +58,11 @@ def latest_decisions(session: Session, limit: int) -> list[DecisionRecord]:
     return [DecisionRecord.model_validate(r, from_attributes=True) for r in rows]
 
 
+def count_events(session: Session, topic: str) -> int:
+    """How many outbox events of ``topic`` were ever written (the outbox is append-only)."""
+    return int(session.scalar(select(func.count()).where(EventRow.topic == topic)) or 0)
+
+
 def head_event_id(session: Session) -> int:
     """The latest event id in the outbox, 0 when it is empty."""
     return int(session.scalar(select(func.coalesce(func.max(EventRow.id), 0))) or 0)
