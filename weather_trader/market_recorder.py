@@ -20,6 +20,8 @@ from sqlalchemy import Engine
 
 from weather_trader.core.cities import CITIES, KINDS, parse_event_ticker
 from weather_trader.core.records import MarketSnapshot, PublicTrade
+from weather_trader.feed_metrics import FeedMetrics
+from weather_trader.settings import Settings
 from weather_trader.sources.kalshi.errors import KalshiError
 from weather_trader.sources.kalshi.market_data import to_snapshot
 from weather_trader.sources.kalshi.market_models import Orderbook
@@ -138,6 +140,7 @@ async def run_feed(
     flush_seconds: float = 1.0,
     rediscover_seconds: float = 900.0,
     stop: asyncio.Event | None = None,
+    metrics: FeedMetrics | None = None,
 ) -> None:
     """Record books and trades until ``stop`` is set (or forever).
 
@@ -148,13 +151,22 @@ async def run_feed(
         flush_seconds: How often changed books and new trades are written.
         rediscover_seconds: How often newly listed markets are looked for and subscribed.
         stop: Set it to end the feed after a last flush.
+        metrics: Where to count; when None, a new registry served on
+            ``127.0.0.1:$WEATHER_TRADER_FEED_METRICS_PORT`` (unless that is 0).
     """
+    if metrics is None:
+        metrics = FeedMetrics()
+        port = Settings.from_env().feed_metrics_port
+        if port:
+            metrics.serve(port)
     markets = await asyncio.to_thread(discover_markets, client)
+    metrics.markets.set(len(markets))
     if not markets:
         logger.warning("feed: no open markets of the registered cities")
     recorder = FeedRecorder(engine, markets)
     stop = stop or asyncio.Event()
     async with ws([Subscription(channels=CHANNELS, market_tickers=tuple(sorted(markets)))]) as feed:
+        metrics.attach(feed)
         events = feed.events()
 
         async def consume() -> None:
@@ -174,6 +186,7 @@ async def run_feed(
                     listed = await asyncio.to_thread(discover_markets, client)
                     new = sorted(set(listed) - set(markets))
                     markets.update(listed)
+                    metrics.markets.set(len(markets))
                     if new:
                         await feed.subscribe(CHANNELS, new)
                         logger.info("feed: %d new markets", len(new), extra={"new": len(new)})
@@ -183,6 +196,7 @@ async def run_feed(
                     consumer.result()  # re-raise what ended the stream
                     break
                 written, recorded = recorder.flush(feed.book, datetime.now(UTC))
+                metrics.recorded(written, recorded)
                 if written or recorded:
                     logger.info(
                         "feed: %d books, %d trades recorded",
@@ -190,6 +204,6 @@ async def run_feed(
                         recorded,
                         extra={"books": written, "trades": recorded},
                     )
-            recorder.flush(feed.book, datetime.now(UTC))
+            metrics.recorded(*recorder.flush(feed.book, datetime.now(UTC)))
         finally:
             consumer.cancel()

@@ -117,6 +117,7 @@ class Settings(EnvSettings):
     daily_loss_limit: Decimal = env("WEATHER_TRADER_DAILY_LOSS_LIMIT", Decimal("100"), gt=0)
     kill_switch: bool = env("WEATHER_TRADER_KILL_SWITCH", False)
     max_forecast_age_hours: float = env("WEATHER_TRADER_MAX_FORECAST_AGE_HOURS", 18.0, gt=0)
+    feed_metrics_port: int = env("WEATHER_TRADER_FEED_METRICS_PORT", 9101, ge=0, le=65535)
     user_agent: str = env("WEATHER_TRADER_USER_AGENT", "")
     open_meteo_api_key: SecretStr | None = env("OPEN_METEO_API_KEY", None)
     kalshi_api_url: str | None = env("KALSHI_API_URL", None, pattern=r"^https?://")

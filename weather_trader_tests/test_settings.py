@@ -36,6 +36,7 @@ VALID: dict[str, tuple[str, Any]] = {
     "WEATHER_TRADER_DAILY_LOSS_LIMIT": ("75", Decimal("75")),
     "WEATHER_TRADER_KILL_SWITCH": ("true", True),
     "WEATHER_TRADER_MAX_FORECAST_AGE_HOURS": ("6.5", 6.5),
+    "WEATHER_TRADER_FEED_METRICS_PORT": ("9111", 9111),
     "WEATHER_TRADER_USER_AGENT": ("wt (ops@example.com)", "wt (ops@example.com)"),
     "OPEN_METEO_API_KEY": ("om-key", SecretStr("om-key")),
     "KALSHI_API_URL": ("http://127.0.0.1:8700/trade-api/v2", "http://127.0.0.1:8700/trade-api/v2"),
@@ -60,6 +61,7 @@ INVALID = [
     ("WEATHER_TRADER_KILL_SWITCH", "maybe"),
     ("WEATHER_TRADER_MAX_FORECAST_AGE_HOURS", "0"),
     ("WEATHER_TRADER_MAX_FORECAST_AGE_HOURS", "soon"),
+    ("WEATHER_TRADER_FEED_METRICS_PORT", "70000"),
     ("KALSHI_API_URL", "api.kalshi.com"),
 ]
 FREE_TEXT = {
