@@ -170,52 +170,78 @@ def _local_exchange_env(settings: Settings) -> dict[str, str]:
     }
 
 
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+STOP_TIMEOUT_SECONDS = 20
+
+
+class _Stop(Exception):
+    """A stop signal arrived."""
+
+
 def _dev(settings: Settings) -> int:
     """Run Dagster (webserver + daemon), the sidecar and the feed (in sim mode with the local
-    exchange) until Ctrl-C."""
+    exchange) until one exits or a stop signal (SIGTERM, SIGINT, SIGHUP) arrives; then stop
+    them all."""
     from weather_trader.home import prepare_home
     from weather_trader.store.db import migrate
 
     prepare_home(settings)
     migrate(settings.resolved_database_url)  # once, before the processes that use it start
+    processes: list[subprocess.Popen] = []
+
+    def stop(signum: int, frame: object) -> None:
+        raise _Stop(signum)
+
+    previous = {s: signal.signal(s, stop) for s in STOP_SIGNALS}
+    stopped = False
+    try:
+        _start_dev_processes(settings, processes)
+        while all(p.poll() is None for p in processes):
+            time.sleep(0.5)
+    except _Stop:
+        stopped = True
+    finally:
+        for s in STOP_SIGNALS:  # a second signal must not interrupt the shutdown
+            signal.signal(s, signal.SIG_IGN)
+        _stop_all(processes)
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    return 0 if stopped else max((p.returncode or 0) for p in processes)
+
+
+def _start_dev_processes(settings: Settings, processes: list[subprocess.Popen]) -> None:
+    """Start the dev processes, appending each to ``processes`` as soon as it runs."""
     bin_dir = Path(sys.executable).parent
     env = dict(os.environ)
-    processes = []
     if settings.mode == "sim" and settings.kalshi_api_url is None:
         env.update(_local_exchange_env(settings))
         exchange = [str(bin_dir / "weather-trader"), "exchange", "serve"]
         processes.append(subprocess.Popen([*exchange, "--port", str(DEV_EXCHANGE_PORT)], env=env))
         time.sleep(2)  # let it bind before the feed connects (the feed also retries)
-    processes += [
-        subprocess.Popen([str(bin_dir / "weather-trader"), "feed"], env=env),
-        subprocess.Popen(
-            [
-                str(bin_dir / "dagster"),
-                "dev",
-                "-w",
-                str(REPO_ROOT / "workspace.yaml"),
-                "-p",
-                "3000",
-            ],
-            env=env,
-        ),
-        subprocess.Popen([str(bin_dir / "weather-trader-api")], env=env),
-    ]
+    dagster = [str(bin_dir / "dagster"), "dev", "-w", str(REPO_ROOT / "workspace.yaml")]
+    for command in (
+        [str(bin_dir / "weather-trader"), "feed"],
+        [*dagster, "-p", "3000"],
+        [str(bin_dir / "weather-trader-api")],
+    ):
+        processes.append(subprocess.Popen(command, env=env))
     print("Dagster UI: http://127.0.0.1:3000   dashboard: http://127.0.0.1:8000")
     if "KALSHI_API_URL" in env:
         print(f"Kalshi: {env['KALSHI_API_URL']}")
-    try:
-        while all(p.poll() is None for p in processes):
-            time.sleep(1)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        for p in processes:
-            if p.poll() is None:
-                p.send_signal(signal.SIGINT)
-        for p in processes:
-            p.wait(timeout=30)
-    return max((p.returncode or 0) for p in processes)
+
+
+def _stop_all(processes: list[subprocess.Popen]) -> None:
+    """SIGTERM every running process, then SIGKILL those still running after the timeout."""
+    for p in processes:
+        if p.poll() is None:
+            p.terminate()
+    deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
+    for p in processes:
+        try:
+            p.wait(timeout=max(deadline - time.monotonic(), 0.1))
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
 
 
 if __name__ == "__main__":

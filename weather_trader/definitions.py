@@ -10,8 +10,10 @@ from dagster import Definitions, load_assets_from_modules
 
 from weather_trader.defs.automation import (
     JOBS,
+    automation_sensor,
     climate_report_sensor,
     forecast_schedule,
+    live_refresh_sensor,
     trading_sensor,
 )
 from weather_trader.defs.forecasting import assets as forecasting_assets
@@ -31,7 +33,7 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
         ),
         jobs=JOBS,
         schedules=[forecast_schedule],
-        sensors=[trading_sensor, climate_report_sensor],
+        sensors=[automation_sensor, live_refresh_sensor, trading_sensor, climate_report_sensor],
         resources=build_resources(settings),
     )
 

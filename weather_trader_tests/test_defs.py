@@ -65,6 +65,7 @@ def test_definitions_for_explicit_settings_are_loadable(tmp_path: Path) -> None:
     built = build_definitions(settings)
     dg.Definitions.validate_loadable(built)
     assert set(built.resources) == RESOURCES
+    # Given explicitly (not the environment's DATABASE_URL), the URL is bound as given.
     assert built.resources["database"].url == settings.database_url
     assert built.resources["model_store"].path == str(tmp_path.resolve() / "models")
     # Nothing is touched until a resource is used: loading the location writes no files.
@@ -96,7 +97,7 @@ def test_partitioned_assets_share_one_definition_and_run_ranges(
 def test_model_is_unpartitioned_and_retrained_weekly(graph: dg.AssetGraph) -> None:
     node = graph.get(AssetKey("temperature_model"))
     assert node.partitions_def is None
-    assert "on_cron(0 6 * * 1" in str(node.automation_condition.get_label())
+    assert "weekly_retrain(0 6 * * 1" in str(node.automation_condition.get_label())
 
 
 def test_distribution_follows_its_inputs_eagerly(graph: dg.AssetGraph) -> None:
@@ -170,3 +171,46 @@ def test_every_required_resource_is_bound() -> None:
         needed |= assets_def.required_resource_keys
     assert needed - {"io_manager"} <= set(defs.resources)  # io_manager: Dagster's default
     assert set(defs.resources) == RESOURCES
+
+
+def _config_values(resource: dg.ConfigurableResource) -> list[str]:
+    """Every config value of a resource, nested resources included, as shown in the UI."""
+    values = []
+    for name in type(resource).model_fields:
+        value = getattr(resource, name)
+        if isinstance(value, dg.ConfigurableResource):
+            values += _config_values(value)
+        elif isinstance(value, dg.EnvVar):
+            values.append(f"EnvVar({value.env_var_name})")
+        elif value is not None:
+            values.append(str(value))
+    return values
+
+
+@pytest.mark.parametrize("mode", ["sim", "paper", "live"])
+def test_no_resource_config_shows_a_secret(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    key = tmp_path / "key.pem"
+    secrets = {
+        "DATABASE_URL": "postgresql+psycopg://trader:s3cr3t-pw@db.example/trading",
+        "KALSHI_PRIVATE_KEY_PASSPHRASE": "pass-phrase-xyz",
+        "OPEN_METEO_API_KEY": "om-key-123",
+    }
+    environ = {
+        **secrets,
+        "WEATHER_TRADER_HOME": str(tmp_path),
+        "WEATHER_TRADER_MODE": mode,
+        "WEATHER_TRADER_USER_AGENT": "weather-trader-test (ops@example.com)",
+        "KALSHI_KEY_ID": "key-id",
+        "KALSHI_PRIVATE_KEY_PATH": str(key),
+    }
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    resources = build_definitions(Settings.from_env()).resources
+    shown = [v for r in resources.values() for v in _config_values(r)]
+    for secret in secrets.values():
+        assert not any(secret in value for value in shown), secret
+    assert resources["database"].url == dg.EnvVar("DATABASE_URL")
+    # Dagster resolves the variable when the resource is initialised for a run.
+    assert resources["database"].process_config_and_initialize().url == secrets["DATABASE_URL"]

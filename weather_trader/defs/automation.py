@@ -1,7 +1,10 @@
 """Jobs, schedules and sensors: what runs when.
 
-- Forecasts are pulled on a schedule for the live partitions (today and tomorrow per city);
-  ``temperature_distribution`` follows eagerly.
+- Forecasts are pulled on a schedule for the live partitions (today and tomorrow per city),
+  and by ``live_refresh_sensor`` as soon as a live partition's distribution is missing or older
+  than the schedule's period (at start-up, or after a missed tick).
+- ``automation_sensor`` (running by default) evaluates the assets' automation conditions: the
+  weekly retrain of ``temperature_model`` and the eager ``temperature_distribution``.
 - Trading runs are sensor-triggered, one city-day per run: a new distribution or a price move.
 - A new final climate report is noticed by a sensor that triggers settlement.
 - ``pipeline_job`` materialises the whole partitioned graph; backfills and the demo run it over
@@ -16,6 +19,7 @@ from datetime import date, datetime, timedelta
 
 from dagster import (
     AssetSelection,
+    AutomationConditionSensorDefinition,
     DefaultScheduleStatus,
     DefaultSensorStatus,
     RunRequest,
@@ -38,10 +42,14 @@ from weather_trader.defs.resources import (
 )
 from weather_trader.store import repo
 
-# dagster.yaml limits runs with the same value of this tag to one at a time, so two trading runs
-# of one city-day never decide from the same positions concurrently.
-TRADING_PARTITION_TAG = "weather_trader/trading_partition"
+# Dagster tags every single-partition run with its key, whatever launched it (a sensor, the
+# launchpad, the asset graph's Materialize, a backfill). dagster.yaml limits runs with the same
+# value of this tag to one at a time, so two trading runs of one city-day never decide from the
+# same positions concurrently (and none trades on a half-written forecast run of its day).
+PARTITION_TAG = "dagster/partition"
 TRADING_RUN_MAX_SECONDS = 900
+LIVE_REFRESH_AGE = timedelta(hours=3, minutes=30)
+"""A live distribution older than this is refreshed (the forecast schedule runs every 3 h)."""
 
 forecast_job = define_asset_job(
     "forecast_job",
@@ -106,6 +114,47 @@ def forecast_schedule(context: ScheduleEvaluationContext) -> list[RunRequest]:
     ]
 
 
+automation_sensor = AutomationConditionSensorDefinition(
+    "automation_sensor",
+    target=AssetSelection.all(),
+    default_status=DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=30,
+    description="Evaluates the automation conditions: weekly retrain, eager distribution.",
+)
+
+
+@sensor(
+    job=forecast_job,
+    minimum_interval_seconds=120,
+    default_status=DefaultSensorStatus.RUNNING,
+    description="Pulls forecasts for a live city-day whose distribution is missing or stale.",
+)
+def live_refresh_sensor(
+    context: SensorEvaluationContext,
+    database: DatabaseResource,
+    clock: ClockResource,
+) -> SensorResult:
+    """One forecast run per live partition without a fresh distribution of both kinds.
+
+    Keyed by the hour, so a partition whose run fails is retried hourly, not every tick.
+    """
+    now = clock.now()
+    requests = []
+    for city, key in live_partitions(now):
+        day = date.fromisoformat(key.keys_by_dimension["date"])
+        with database.session() as session:
+            dists = [repo.distribution_for(session, city, day, k) for k in KINDS]
+        if any(d is None or now - d.as_of > LIVE_REFRESH_AGE for d in dists):
+            requests.append(
+                RunRequest(
+                    run_key=f"refresh:{key}:{now:%Y%m%dT%H}",
+                    partition_key=key,
+                    tags={"trigger": "missing_or_stale"},
+                )
+            )
+    return SensorResult(run_requests=requests)
+
+
 @sensor(
     job=trading_job,
     minimum_interval_seconds=60,
@@ -145,7 +194,7 @@ def trading_sensor(
                 RunRequest(
                     run_key=f"trade:{key}:{stamp}:{now:%Y%m%dT%H%M}",
                     partition_key=key,
-                    tags={"trigger": reason, TRADING_PARTITION_TAG: str(key)},
+                    tags={"trigger": reason},
                 )
             )
         live[str(key)] = stamp

@@ -7,6 +7,7 @@ looks at the mode itself, and each keeps what it builds (engines, HTTP clients) 
 
 from __future__ import annotations
 
+import os
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -357,10 +358,28 @@ def _mode_resources(settings: Settings) -> dict[str, ConfigurableResource]:
     }
 
 
+def _database(settings: Settings) -> DatabaseResource:
+    """The domain database; a ``DATABASE_URL`` from the environment is bound as ``EnvVar``.
+
+    The URL may carry a password, and plain config is shown in the Dagster UI; bound as
+    ``EnvVar`` it is read at run time and only the variable's name is shown. The default SQLite
+    file carries no secret. Settings built from an explicit mapping (tests, tools) whose URL is
+    not the environment's are bound as given.
+    """
+    url = settings.resolved_database_url
+    if settings.database_url and os.environ.get("DATABASE_URL") == settings.database_url:
+        return DatabaseResource(url=EnvVar("DATABASE_URL"))
+    return DatabaseResource(url=url)
+
+
 def build_resources(settings: Settings) -> dict[str, ConfigurableResource]:
-    """All resources for ``settings``' mode, keyed by the names the assets ask for."""
+    """All resources for ``settings``' mode, keyed by the names the assets ask for.
+
+    Secrets (the database URL from the environment, the Kalshi key's passphrase, the
+    Open-Meteo key) are bound as ``EnvVar``, so no resource config shows them.
+    """
     return {
-        "database": DatabaseResource(url=settings.resolved_database_url),
+        "database": _database(settings),
         **_mode_resources(settings),
         "trading": TradingConfigResource.from_settings(settings),
         "clock": ClockResource(),

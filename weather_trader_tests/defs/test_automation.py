@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -13,13 +14,19 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine
 
+from weather_trader.cli import REPO_ROOT
 from weather_trader.core.cities import CITIES, KINDS
 from weather_trader.core.climate_day import climate_date_of
 from weather_trader.core.records import BookLevel, ClimateReport, MarketSnapshot
 from weather_trader.core.retrading import PRICE_MOVE_TRIGGER
+from weather_trader.definitions import build_definitions
 from weather_trader.defs.automation import (
+    LIVE_REFRESH_AGE,
+    PARTITION_TAG,
     climate_report_sensor,
     forecast_schedule,
+    live_partitions,
+    live_refresh_sensor,
     trading_sensor,
 )
 from weather_trader.defs.partitions import city_day_partitions
@@ -299,3 +306,111 @@ def test_a_trading_run_has_a_maximum_runtime_so_a_dead_one_frees_its_slot() -> N
     from weather_trader.defs.automation import TRADING_RUN_MAX_SECONDS, trading_job
 
     assert int(trading_job.tags["dagster/max_runtime"]) == TRADING_RUN_MAX_SECONDS
+
+
+# -- start-up refresh, the automation sensor, one run per city-day --------------------------------
+
+
+def test_live_refresh_sensor_pulls_every_live_partition_without_a_distribution(
+    tick: Tick, sensor_resources: dict[str, Any]
+) -> None:
+    result = tick(live_refresh_sensor, sensor_resources)
+    keys = {str(r.partition_key) for r in result.run_requests}
+    assert keys == {str(k) for _, k in live_partitions(NOW)}
+    assert len(keys) == 2 * len(CITIES)
+
+
+def test_live_refresh_sensor_pulls_only_missing_or_stale_distributions(
+    tick: Tick, sensor_resources: dict[str, Any], engine: Engine
+) -> None:
+    for city, k in live_partitions(NOW):
+        day = date.fromisoformat(k.keys_by_dimension["date"])
+        kinds = ("high",) if (city, day) == ("LAX", TOMORROW) else KINDS  # LAX lacks a low
+        store_distribution(engine, city, day, NOW - timedelta(minutes=30), *kinds)
+    store_distribution(engine, "NYC", TODAY, NOW - LIVE_REFRESH_AGE - timedelta(minutes=1))
+    result = tick(live_refresh_sensor, sensor_resources)
+    assert {str(r.partition_key) for r in result.run_requests} == {
+        key("NYC", TODAY),
+        key("LAX", TOMORROW),
+    }
+    # Keyed by the hour: a failed refresh is retried next hour, not every tick.
+    assert result.run_requests[0].run_key.endswith(f"{NOW:%Y%m%dT%H}")
+
+
+def test_automation_sensor_runs_by_default_over_every_asset(settings: Settings) -> None:
+    built = build_definitions(settings)
+    sensor = built.resolve_sensor_def("automation_sensor")
+    assert isinstance(sensor, dg.AutomationConditionSensorDefinition)
+    assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
+    assert {s.name for s in built.sensors} >= {"automation_sensor", "live_refresh_sensor"}
+    assert built.resolve_sensor_def("live_refresh_sensor").default_status == (
+        dg.DefaultSensorStatus.RUNNING
+    )
+
+
+MONDAY = datetime(2026, 3, 9, 6, 0, tzinfo=UTC)
+
+
+def test_weekly_retrain_fires_under_the_automation_sensor(
+    settings: Settings, instance: dg.DagsterInstance
+) -> None:
+    built = build_definitions(settings)
+    model = dg.AssetSelection.assets("temperature_model")
+
+    def evaluate(at: datetime, cursor: Any = None) -> Any:
+        return dg.evaluate_automation_conditions(
+            built, instance, asset_selection=model, evaluation_time=at, cursor=cursor
+        )
+
+    before = evaluate(MONDAY - timedelta(minutes=5))
+    assert before.total_requested == 0
+    # No archive backfill since the tick: the retrain fires anyway.
+    tick_result = evaluate(MONDAY + timedelta(minutes=1), before.cursor)
+    assert tick_result.get_num_requested(dg.AssetKey("temperature_model")) == 1
+    again = evaluate(MONDAY + timedelta(minutes=2), tick_result.cursor)
+    assert again.total_requested == 0  # once per weekly tick
+
+
+def test_distribution_follows_new_forecasts_under_the_automation_sensor(
+    settings: Settings, instance: dg.DagsterInstance
+) -> None:
+    built = build_definitions(settings)
+    now = datetime.now(UTC)
+    latest = max(
+        (k for k in city_day_partitions.get_partition_keys(current_time=now)),
+        key=lambda k: k.keys_by_dimension["date"],
+    )
+    distribution = dg.AssetKey("temperature_distribution")
+    instance.report_runless_asset_event(dg.AssetMaterialization("temperature_model"))
+    for k in city_day_partitions.get_partition_keys(current_time=now):
+        if k.keys_by_dimension["date"] == latest.keys_by_dimension["date"]:
+            for asset in ("forecast_snapshots", "temperature_distribution"):
+                instance.report_runless_asset_event(dg.AssetMaterialization(asset, partition=k))
+
+    def evaluate(cursor: Any = None) -> Any:
+        return dg.evaluate_automation_conditions(
+            built,
+            instance,
+            asset_selection=dg.AssetSelection.assets(distribution),
+            evaluation_time=datetime.now(UTC),
+            cursor=cursor,
+        )
+
+    first = evaluate()
+    assert first.total_requested == 0  # everything up to date
+    instance.report_runless_asset_event(
+        dg.AssetMaterialization("forecast_snapshots", partition=latest)
+    )
+    second = evaluate(first.cursor)
+    assert second.get_requested_partitions(distribution) == {latest}
+
+
+def test_one_run_per_city_day_is_configured_for_every_launch_path(tmp_path: Path) -> None:
+    (tmp_path / "dagster.yaml").write_text((REPO_ROOT / "dagster.yaml").read_text())
+    with dg.DagsterInstance.from_config(str(tmp_path)) as dagster_instance:
+        limits = dagster_instance.get_concurrency_config().run_queue_config.tag_concurrency_limits
+    assert {
+        "key": PARTITION_TAG,
+        "value": {"applyLimitPerUniqueValue": True},
+        "limit": 1,
+    } in limits
