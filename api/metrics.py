@@ -8,13 +8,23 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import get_args
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.dagster_runs import RUN_STATUSES, DagsterRunReader, DagsterRunsSnapshot
+from weather_trader.core.records import OrderStatus
+from weather_trader.store.repo_metrics import ModelStatus, ProviderFetches, TradingCounts
+
+ORDER_STATUSES = ("pending", *get_args(OrderStatus))
+"""Order statuses always exported (0 when none), so a rule on rejects has a series."""
+WEATHER_PROVIDERS = ("nws", "open-meteo", "iem", "aviationweather")
+"""Providers always exported; a provider never fetched has payload age +Inf."""
+INF = float("inf")
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +46,9 @@ class DomainSnapshot:
         reconciliation_mismatches: Positions found to differ from the exchange's, ever (each
             one halted trading on its market).
         latest: Per data product, the latest timestamp (None when the table is empty).
+        weather: Stored weather responses per provider.
+        trading: Orders by status, fills, open exposure.
+        model: The latest model version and recent Brier scores.
     """
 
     open_positions: int
@@ -46,6 +59,9 @@ class DomainSnapshot:
     outbox_head_event_id: int
     reconciliation_mismatches: int = 0
     latest: dict[str, datetime | None] = field(default_factory=dict)
+    weather: dict[str, ProviderFetches] = field(default_factory=dict)
+    trading: TradingCounts | None = None
+    model: ModelStatus | None = None
 
 
 class DomainCollector(Collector):
@@ -128,11 +144,87 @@ class DomainCollector(Collector):
         )
         for product, latest in sorted(snap.latest.items()):
             if latest is None:
+                age.add_metric([product], INF)  # an empty table is infinitely stale
                 continue
             age.add_metric([product], max(0.0, (now - latest).total_seconds()))
             stamp.add_metric([product], latest.timestamp())
         yield age
         yield stamp
+        yield from self._weather(snap, now)
+        yield from self._trading(snap)
+        yield from self._model(snap, now)
+
+    def _weather(self, snap: DomainSnapshot, now: datetime) -> Iterator[Metric]:
+        fetches = CounterMetricFamily(
+            f"{PREFIX}_weather_fetches",
+            "Weather responses stored per provider (raw_payloads; identical bodies once).",
+            labels=["provider"],
+        )
+        failures = CounterMetricFamily(
+            f"{PREFIX}_weather_fetch_failures",
+            "Weather responses stored per provider with an HTTP status >= 400.",
+            labels=["provider"],
+        )
+        age = GaugeMetricFamily(
+            f"{PREFIX}_weather_payload_age_seconds",
+            "Seconds since the latest stored response of each provider (+Inf when none).",
+            labels=["provider"],
+        )
+        for provider in sorted(set(WEATHER_PROVIDERS) | set(snap.weather)):
+            got = snap.weather.get(provider, ProviderFetches(0, 0, None))
+            fetches.add_metric([provider], got.fetches)
+            failures.add_metric([provider], got.failures)
+            seconds = INF if got.latest is None else (now - got.latest).total_seconds()
+            age.add_metric([provider], max(0.0, seconds))
+        yield from (fetches, failures, age)
+
+    def _trading(self, snap: DomainSnapshot) -> Iterator[Metric]:
+        counts = snap.trading or TradingCounts({}, 0, 0, Decimal(0))
+        orders = CounterMetricFamily(
+            f"{PREFIX}_orders", "Orders recorded, by current status.", labels=["status"]
+        )
+        for status in sorted(set(ORDER_STATUSES) | set(counts.orders)):
+            orders.add_metric([status], counts.orders.get(status, 0))
+        yield orders
+        yield CounterMetricFamily(f"{PREFIX}_fills", "Fills recorded.", value=counts.fills)
+        yield CounterMetricFamily(
+            f"{PREFIX}_filled_contracts", "Contracts filled.", value=counts.filled_contracts
+        )
+        yield GaugeMetricFamily(
+            f"{PREFIX}_open_exposure_dollars",
+            "Cost of open, unsettled positions.",
+            value=float(counts.open_exposure),
+        )
+
+    def _model(self, snap: DomainSnapshot, now: datetime) -> Iterator[Metric]:
+        model = snap.model or ModelStatus(None, None, None, None, 0)
+        created = model.created_at
+        yield GaugeMetricFamily(
+            f"{PREFIX}_model_age_seconds",
+            "Seconds since the latest model version was trained (+Inf when there is none).",
+            value=INF if created is None else max(0.0, (now - created).total_seconds()),
+        )
+        info = GaugeMetricFamily(
+            f"{PREFIX}_model_info", "The latest model version (value 1).", labels=["version"]
+        )
+        if model.version is not None:
+            info.add_metric([model.version], 1)
+        yield info
+        brier = GaugeMetricFamily(
+            f"{PREFIX}_brier_score",
+            "Mean event Brier over the settled events of the last 14 days (lower is better), "
+            "of our probabilities (scorer=model) and the market's (scorer=market).",
+            labels=["scorer"],
+        )
+        if model.brier_model is not None and model.brier_market is not None:
+            brier.add_metric(["model"], model.brier_model)
+            brier.add_metric(["market"], model.brier_market)
+        yield brier
+        yield GaugeMetricFamily(
+            f"{PREFIX}_scored_events",
+            "Settled events scored over the last 14 days.",
+            value=model.events_scored,
+        )
 
 
 class DagsterRunsCollector(Collector):
@@ -263,6 +355,34 @@ class SidecarMetrics:
         return generate_latest(self.registry)
 
 
+UNMATCHED = "<unmatched>"
+
+
+def route_label(scope: Scope, matched: str | None = None) -> str:
+    """The route template a request matched, for the ``route`` label.
+
+    FastAPI's API routes leave themselves in ``scope["route"]`` (``/api/overview``); plain
+    routes (``/docs``, ``/openapi.json``) and mounts (``/static``: one label for every file)
+    are found by ``matched`` (see :func:`plain_route`); anything else is ``<unmatched>``, so
+    label cardinality stays bounded.
+    """
+    route = scope.get("route")
+    if getattr(route, "path", None):
+        return str(route.path)
+    return matched or UNMATCHED
+
+
+def plain_route(scope: Scope) -> str | None:
+    """The path of the app's top-level route or mount fully matching ``scope`` (matched before
+    dispatch: a mount rewrites the scope's root path as it dispatches)."""
+    app = scope.get("app")
+    for candidate in getattr(getattr(app, "router", None), "routes", ()):
+        path = getattr(candidate, "path", None)
+        if path and candidate.matches(dict(scope))[0] is Match.FULL:
+            return str(path)
+    return None
+
+
 class MetricsMiddleware:
     """ASGI middleware counting HTTP requests and their latency by route template.
 
@@ -292,11 +412,11 @@ class MetricsMiddleware:
                 status = message["status"]
             await send(message)
 
+        matched = plain_route(scope)
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
-            route = scope.get("route")
-            label = getattr(route, "path", None) or "<unmatched>"
+            label = route_label(scope, matched)
             method = scope.get("method", "GET")
             self.metrics.http_requests.labels(method, label, str(status)).inc()
             self.metrics.http_latency.labels(method, label).observe(time.perf_counter() - start)

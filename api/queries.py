@@ -110,4 +110,7 @@ def domain_snapshot(
             outbox_head_event_id=repo.head_event_id(session),
             reconciliation_mismatches=repo.count_events(session, "reconciliation"),
             latest={f.product: f.latest for f in repo.data_freshness(session)},
+            weather=repo.weather_fetches(session),
+            trading=repo.trading_counts(session),
+            model=repo.model_status(session, now.date()),
         )

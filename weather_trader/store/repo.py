@@ -27,6 +27,14 @@ from weather_trader.store.repo_meta import (
     save_model_version,
     set_setting,
 )
+from weather_trader.store.repo_metrics import (
+    ModelStatus,
+    ProviderFetches,
+    TradingCounts,
+    model_status,
+    trading_counts,
+    weather_fetches,
+)
 from weather_trader.store.repo_scores import city_summary, event_scores
 from weather_trader.store.repo_status import (
     count_events,
@@ -60,6 +68,9 @@ from weather_trader.store.repo_weather import (
 )
 
 __all__ = [
+    "ModelStatus",
+    "ProviderFetches",
+    "TradingCounts",
     "append_event",
     "append_forecast_frame",
     "append_forecasts",
@@ -80,6 +91,7 @@ __all__ = [
     "latest_decisions",
     "latest_model_version",
     "market_snapshots",
+    "model_status",
     "model_versions",
     "observations_for",
     "orders_for",
@@ -100,6 +112,8 @@ __all__ = [
     "set_setting",
     "store_raw_payload",
     "trades_for",
+    "trading_counts",
     "training_history",
     "upsert_climate_reports",
+    "weather_fetches",
 ]

@@ -10,6 +10,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from api import create_app
 from weather_trader_tests.api.conftest import SettingsFactory, TestClient
 
+INF = float("inf")
 EXPECTED_METRICS = {
     "weather_trader_http_requests",
     "weather_trader_http_request_duration_seconds",
@@ -58,11 +59,38 @@ def test_metrics_exposes_expected_families(client: TestClient, seeded: dict[str,
     assert samples[("weather_trader_outbox_head_event_id", ())] == seeded["event_ids"][-1]
     age = samples[("weather_trader_data_age_seconds", (("product", "forecasts"),))]
     assert 7200 <= age < 7260
-    assert ("weather_trader_data_age_seconds", (("product", "observations"),)) not in samples
+    # An empty table is infinitely stale, so staleness alerts fire on it.
+    assert samples[("weather_trader_data_age_seconds", (("product", "observations"),))] == INF
     health = (("method", "GET"), ("route", "/health"), ("status", "200"))
     assert samples[("weather_trader_http_requests_total", health)] == 1
     unmatched = (("method", "GET"), ("route", "<unmatched>"), ("status", "404"))
     assert samples[("weather_trader_http_requests_total", unmatched)] == 1
+
+
+def test_http_routes_are_labelled_by_template(client: TestClient) -> None:
+    for path in ("/docs", "/openapi.json", "/static/style.css", "/static/nope.js", "/wp-admin"):
+        client.get(path)
+    client.get("/a/b/c/d")
+    routes = {
+        labels["route"]: labels["status"]
+        for (name, pairs), _ in _samples(client.get("/metrics").text).items()
+        if name == "weather_trader_http_requests_total"
+        for labels in [dict(pairs)]
+    }
+    assert routes["/docs"] == "200" and routes["/openapi.json"] == "200"
+    assert "/static/style.css" not in routes  # no label per file
+    assert {"/static", "<unmatched>"} <= set(routes)
+    assert not any(r.startswith(("/wp-admin", "/a/")) for r in routes)
+
+
+def test_gauges_exist_on_an_empty_database(client: TestClient) -> None:
+    samples = _samples(client.get("/metrics").text)
+    assert samples[("weather_trader_data_age_seconds", (("product", "decisions"),))] == INF
+    assert samples[("weather_trader_model_age_seconds", ())] == INF
+    assert samples[("weather_trader_weather_payload_age_seconds", (("provider", "nws"),))] == INF
+    assert samples[("weather_trader_orders_total", (("status", "rejected"),))] == 0
+    assert samples[("weather_trader_fills_total", ())] == 0
+    assert samples[("weather_trader_open_exposure_dollars", ())] == 0
 
 
 def test_metrics_report_database_down(make_settings: SettingsFactory, tmp_path: Path) -> None:
