@@ -11,8 +11,12 @@ temp dirs) with generated configurations:
 - Alertmanager keeps the project's real route tree and inhibit rules; every receiver becomes a
   webhook to a tiny HTTP server run by this test.
 
-The test then stops the sidecar and follows ``WeatherTraderSidecarDown`` from inactive through
-pending to firing, and into the webhook of the receiver the real routing picks. It skips where
+The feed's metrics server (``weather_trader.feed_metrics``, what ``weather-trader feed`` serves,
+here without a Kalshi WebSocket) is scraped as job ``weather-trader-feed``.
+
+The test then stops the sidecar and the feed and follows ``WeatherTraderSidecarDown`` (and any
+real rule on ``up{job="weather-trader-feed"} == 0``) from inactive through pending to firing, and
+into the webhook of the receiver the real routing picks. It skips where
 the binaries are absent (``apt-get install prometheus prometheus-alertmanager``; ``.ci/run``
 installs them).
 """
@@ -23,6 +27,7 @@ import contextlib
 import copy
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -44,9 +49,21 @@ RULES_DIR = REPO / "monitoring" / "prometheus" / "rules"
 ALERTMANAGER_YML = REPO / "monitoring" / "alertmanager" / "alertmanager.yml"
 
 SIDECAR_JOB = "weather-trader-sidecar"
+FEED_JOB = "weather-trader-feed"
 ALERT = "WeatherTraderSidecarDown"
 ALERT_FOR = "3s"
-"""The ``for:`` of the rule under test here (the real rule's is minutes)."""
+"""The ``for:`` of the rules under test here (the real rules' are minutes)."""
+FEED_DOWN_EXPR = re.compile(r'^\s*up\{job="weather-trader-feed"\}\s*==\s*0\s*$')
+"""A rule on the feed's target being down is followed too, when the rule files have one."""
+FEED_CMD = """
+import sys, time
+from weather_trader.feed_metrics import FeedMetrics
+metrics = FeedMetrics()
+assert metrics.serve(int(sys.argv[1]))
+metrics.markets.set(3)
+time.sleep(3600)
+"""
+"""The feed's metrics server (what ``weather-trader feed`` serves), without a Kalshi WebSocket."""
 DEADLINE = 40.0
 """Seconds allowed from stopping the sidecar to the alert reaching the webhook."""
 
@@ -83,16 +100,28 @@ def rule_files() -> list[Path]:
     )
 
 
-def with_short_for(path: Path, alert: str, duration: str) -> tuple[dict[str, Any], int]:
-    """The rule file at ``path`` with ``alert``'s ``for:`` set to ``duration``; how many matched."""
+def with_short_for(path: Path, alerts: set[str], duration: str) -> tuple[dict[str, Any], int]:
+    """The rule file at ``path`` with the ``for:`` of ``alerts`` set to ``duration``; how many
+    rules matched."""
     doc = copy.deepcopy(yaml.safe_load(path.read_text()))
     matched = 0
     for group in doc["groups"]:
         for rule in group["rules"]:
-            if rule.get("alert") == alert:
+            if rule.get("alert") in alerts:
                 rule["for"] = duration
                 matched += 1
     return doc, matched
+
+
+def feed_down_alerts() -> set[str]:
+    """The real rules that fire when the feed's scrape target is down."""
+    return {
+        rule["alert"]
+        for path in rule_files()
+        for group in yaml.safe_load(path.read_text())["groups"]
+        for rule in group["rules"]
+        if "alert" in rule and FEED_DOWN_EXPR.match(str(rule["expr"]))
+    }
 
 
 def alertmanager_config(webhook: str) -> dict[str, Any]:
@@ -215,20 +244,32 @@ def target_health(prom: str, job: str) -> str | None:
     return None
 
 
-def test_sidecar_down_fires_and_reaches_the_webhook(tmp_path: Path) -> None:
+def test_targets_down_fire_and_reach_the_webhook(tmp_path: Path) -> None:
     assert PROMETHEUS is not None and ALERTMANAGER is not None
-    sidecar_port, prom_port, am_port = free_port(), free_port(), free_port()
+    sidecar_port, feed_port = free_port(), free_port()
+    prom_port, am_port = free_port(), free_port()
     prom, am = f"http://127.0.0.1:{prom_port}", f"http://127.0.0.1:{am_port}"
+    feed_alerts = feed_down_alerts()
+    followed = {ALERT: f"127.0.0.1:{sidecar_port}"} | {
+        name: f"127.0.0.1:{feed_port}" for name in feed_alerts
+    }
 
-    # Rule files: the real ones, the rule under test with a short `for:`.
+    # Rule files: the real ones, the rules under test with a short `for:`.
     rules_dir = tmp_path / "rules"
     rules_dir.mkdir()
     matched = 0
     for path in rule_files():
-        doc, n = with_short_for(path, ALERT, ALERT_FOR)
+        doc, n = with_short_for(path, set(followed), ALERT_FOR)
         matched += n
         (rules_dir / path.name).write_text(yaml.safe_dump(doc, sort_keys=False))
-    assert matched == 1, f"{ALERT} must be defined once in {RULES_DIR}"
+    assert matched == len(followed), f"each of {sorted(followed)} defined once in {RULES_DIR}"
+
+    def job(name: str, port: int) -> dict[str, Any]:
+        return {
+            "job_name": name,
+            "scrape_timeout": "1s",
+            "static_configs": [{"targets": [f"127.0.0.1:{port}"]}],
+        }
 
     prom_yml = tmp_path / "prometheus.yml"
     prom_yml.write_text(
@@ -239,31 +280,26 @@ def test_sidecar_down_fires_and_reaches_the_webhook(tmp_path: Path) -> None:
                 "alerting": {
                     "alertmanagers": [{"static_configs": [{"targets": [f"127.0.0.1:{am_port}"]}]}]
                 },
-                "scrape_configs": [
-                    {
-                        "job_name": SIDECAR_JOB,
-                        "scrape_timeout": "1s",
-                        "static_configs": [{"targets": [f"127.0.0.1:{sidecar_port}"]}],
-                    }
-                ],
+                "scrape_configs": [job(SIDECAR_JOB, sidecar_port), job(FEED_JOB, feed_port)],
             }
         )
     )
 
-    sidecar_env = {
+    (tmp_path / "dagster").mkdir()
+    app_env = {
         **os.environ,
         "WEATHER_TRADER_HOME": str(tmp_path / "home"),
         "DATABASE_URL": f"sqlite:///{tmp_path / 'domain.db'}",
         "DAGSTER_HOME": str(tmp_path / "dagster"),
     }
-    (tmp_path / "dagster").mkdir()
 
-    with Webhook() as webhook:
+    with Webhook() as webhook, contextlib.ExitStack() as stack:
         am_yml = tmp_path / "alertmanager.yml"
         am_config = alertmanager_config(webhook.url)
         am_yml.write_text(yaml.safe_dump(am_config, sort_keys=False))
 
         sidecar_cmd = [sys.executable, "-m", "api.server", "--port", str(sidecar_port)]
+        feed_cmd = [sys.executable, "-c", FEED_CMD, str(feed_port)]
         am_cmd = [
             ALERTMANAGER,
             f"--config.file={am_yml}",
@@ -279,72 +315,83 @@ def test_sidecar_down_fires_and_reaches_the_webhook(tmp_path: Path) -> None:
             f"--web.listen-address=127.0.0.1:{prom_port}",
             "--log.level=warn",
         ]
-        with contextlib.ExitStack() as stack:
-            # Prometheus starts once the sidecar answers, so the rule starts inactive.
-            sidecar = stack.enter_context(
-                process(sidecar_cmd, tmp_path / "sidecar.log", sidecar_env)
-            )
-            alertmanager = stack.enter_context(process(am_cmd, tmp_path / "alertmanager.log"))
-            sidecar_url = f"http://127.0.0.1:{sidecar_port}"
-            wait_for("the sidecar", lambda: get_json(f"{sidecar_url}/health"), 30, sidecar)
-            # The first /metrics imports Dagster (seconds): not in a 1 s scrape.
-            urllib.request.urlopen(f"{sidecar_url}/metrics", timeout=30).close()
-            wait_for("alertmanager", lambda: get_json(f"{am}/api/v2/status"), 20, alertmanager)
-            prometheus = stack.enter_context(process(prom_cmd, tmp_path / "prometheus.log"))
+        # Prometheus starts once the targets answer, so the rules start inactive.
+        sidecar = stack.enter_context(process(sidecar_cmd, tmp_path / "sidecar.log", app_env))
+        feed = stack.enter_context(process(feed_cmd, tmp_path / "feed.log", app_env))
+        alertmanager = stack.enter_context(process(am_cmd, tmp_path / "alertmanager.log"))
+        sidecar_url, feed_url = f"http://127.0.0.1:{sidecar_port}", f"http://127.0.0.1:{feed_port}"
+        wait_for("the sidecar", lambda: get_json(f"{sidecar_url}/health"), 30, sidecar)
+        # The first /metrics imports Dagster (seconds): not in a 1 s scrape.
+        urllib.request.urlopen(f"{sidecar_url}/metrics", timeout=30).close()
+        wait_for("the feed", lambda: urllib.request.urlopen(f"{feed_url}/metrics").read(), 20, feed)
+        wait_for("alertmanager", lambda: get_json(f"{am}/api/v2/status"), 20, alertmanager)
+        prometheus = stack.enter_context(process(prom_cmd, tmp_path / "prometheus.log"))
+        for name in (SIDECAR_JOB, FEED_JOB):
             wait_for(
-                "the sidecar scraped",
-                lambda: target_health(prom, SIDECAR_JOB) == "up" or None,
+                f"{name} scraped",
+                lambda name=name: target_health(prom, name) == "up" or None,
                 20,
                 prometheus,
             )
-            # Every real rule loaded; the rule under test is inactive while the sidecar is up.
-            loaded = get_json(f"{prom}/api/v1/rules")["data"]["groups"]
-            real_groups = {
-                g["name"] for p in rule_files() for g in yaml.safe_load(p.read_text())["groups"]
-            }
-            assert real_groups <= {g["name"] for g in loaded}
+        # Every real rule loaded; the followed rules are inactive while the targets are up.
+        loaded = get_json(f"{prom}/api/v1/rules")["data"]["groups"]
+        real_groups = {
+            g["name"] for p in rule_files() for g in yaml.safe_load(p.read_text())["groups"]
+        }
+        assert real_groups <= {g["name"] for g in loaded}
+        for name in followed:
             wait_for(
-                f"{ALERT} evaluated inactive",
-                lambda: rule_state(prom, ALERT) == "inactive" or None,
+                f"{name} evaluated inactive",
+                lambda name=name: rule_state(prom, name) == "inactive" or None,
                 10,
                 prometheus,
             )
-            up = get_json(f'{prom}/api/v1/query?query=up{{job="{SIDECAR_JOB}"}}')["data"]["result"]
-            assert [s["value"][1] for s in up] == ["1"]
+        # Both targets' own metrics reached Prometheus.
+        for metric in ("weather_trader_database_up", "weather_trader_feed_markets"):
+            result = get_json(f"{prom}/api/v1/query?query={metric}")["data"]["result"]
+            assert result, f"{metric} not in Prometheus"
 
-            # Stop the sidecar: up == 0 -> pending -> firing -> Alertmanager -> webhook.
-            t0 = time.monotonic()
-            stop(sidecar)
-            timeline: dict[str, float] = {}
-            end = t0 + DEADLINE
-            hit = None
-            while time.monotonic() < end and hit is None:
-                state = rule_state(prom, ALERT)
+        # Stop both: up == 0 -> pending -> firing -> Alertmanager -> webhook.
+        t0 = time.monotonic()
+        stop(sidecar)
+        stop(feed)
+        timelines: dict[str, dict[str, float]] = {name: {} for name in followed}
+        hits: dict[str, tuple[float, str, dict[str, Any]]] = {}
+        while time.monotonic() < t0 + DEADLINE and len(hits) < len(followed):
+            for name, timeline in timelines.items():
+                state = rule_state(prom, name)
                 if state and state not in timeline:
                     timeline[state] = round(time.monotonic() - t0, 1)
-                hit = webhook.firing(ALERT)
-                time.sleep(0.2)
-            assert hit is not None, (
-                f"{ALERT} did not reach the webhook within {DEADLINE:.0f} s; "
-                f"rule states seen: {timeline}; posts: {webhook.posts}; "
-                f"alertmanager log: {(tmp_path / 'alertmanager.log').read_text()[-2000:]}"
-            )
-            when, path, payload = hit
-            timeline["webhook"] = round(when - t0, 1)
-            print(f"\n{ALERT} timeline (s after stopping the sidecar): {timeline}")
+                if name not in hits and (hit := webhook.firing(name)):
+                    hits[name] = hit
+                    timeline["webhook"] = round(hit[0] - t0, 1)
+            time.sleep(0.2)
+        print(f"\ntimelines (s after stopping the targets): {timelines}")
+        if not feed_alerts:
+            print(f"no rule on up{{job={FEED_JOB!r}}} == 0 in the rule files: feed scraped only")
+        assert set(hits) == set(followed), (
+            f"not at the webhook within {DEADLINE:.0f} s: {sorted(set(followed) - set(hits))}; "
+            f"rule states seen: {timelines}; posts: {webhook.posts}; "
+            f"alertmanager log: {(tmp_path / 'alertmanager.log').read_text()[-2000:]}"
+        )
 
+        for name, (_, path, payload) in hits.items():
+            timeline = timelines[name]
             assert "pending" in timeline or "firing" in timeline
             assert timeline.get("firing", 0) <= timeline["webhook"]
-            alert = next(a for a in payload["alerts"] if a["labels"]["alertname"] == ALERT)
+            alert = next(a for a in payload["alerts"] if a["labels"]["alertname"] == name)
             # The real rule's labels and annotations came through.
-            assert alert["labels"]["severity"] == "critical"
-            assert alert["labels"]["job"] == SIDECAR_JOB
-            assert alert["labels"]["instance"] == f"127.0.0.1:{sidecar_port}"
+            assert alert["labels"]["instance"] == followed[name]
+            assert alert["labels"]["severity"]
             assert alert["annotations"]["summary"]
             # Routed like production: the receiver the real route tree picks for its labels.
             receiver = expected_receiver(am_config["route"], alert["labels"])
             assert payload["receiver"] == receiver
             assert path == f"/{receiver}"
-            # Alertmanager holds it as active, too.
-            active = get_json(f"{am}/api/v2/alerts?filter=alertname%3D{ALERT}")
-            assert [a["status"]["state"] for a in active] == ["active"]
+        sidecar_alert = next(
+            a for a in hits[ALERT][2]["alerts"] if a["labels"]["alertname"] == ALERT
+        )
+        assert sidecar_alert["labels"]["severity"] == "critical"
+        # Alertmanager holds them as active, too.
+        active = get_json(f"{am}/api/v2/alerts?filter=alertname%3D{ALERT}")
+        assert [a["status"]["state"] for a in active] == ["active"]
