@@ -211,7 +211,7 @@ def wait_for(what: str, probe: Callable[[], T | None], timeout: float, proc=None
 @contextlib.contextmanager
 def process(args: list[str], log: Path, env: dict[str, str] | None = None) -> Iterator[Any]:
     with log.open("wb") as out:
-        proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env)
+        proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=REPO)
         try:
             yield proc
         finally:
