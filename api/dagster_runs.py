@@ -21,6 +21,24 @@ if TYPE_CHECKING:
 DAGSTER_HOME_ENV = "DAGSTER_HOME"
 RUN_STATUSES = ("QUEUED", "NOT_STARTED", "STARTING", "STARTED", "CANCELING")
 """Run statuses that hold or wait for capacity (exported, lower-cased, as ``status``)."""
+FINISHED_STATUSES = ("SUCCESS", "FAILURE", "CANCELED")
+"""Run statuses of a finished run (exported, lower-cased, per job)."""
+JOBS = (
+    "forecast_job",
+    "trading_job",
+    "settlement_job",
+    "model_job",
+    "archive_backfill_job",
+    "pipeline_job",
+)
+"""The code location's jobs (``defs/automation.py``), named here because the sidecar never
+imports ``defs``; a job seen in recent runs but missing here is exported too."""
+TRADING_JOB = "trading_job"
+PARTITION_TAG = "dagster/partition"
+RECENT_RUNS = 500
+"""How many of the latest successful trading runs are read for each city's last success."""
+RECENT_TICKS = 20
+"""How many of each sensor's and schedule's latest ticks are read for failures."""
 
 
 @dataclass(frozen=True)
@@ -33,11 +51,35 @@ class PoolSlots:
 
 
 @dataclass(frozen=True)
+class TickFailures:
+    """One sensor's or schedule's latest ticks: how many were read and how many failed."""
+
+    kind: str
+    ticks: int
+    failures: int
+
+
+@dataclass(frozen=True)
 class DagsterRunsSnapshot:
-    """Runs per unfinished status (lower-case) and the concurrency pools' slots."""
+    """What the sidecar exports of the instance.
+
+    Attributes:
+        runs: Runs per unfinished status (lower-case).
+        pools: The concurrency pools' slots.
+        finished: Finished runs by ``(job, status)`` (lower-case status), all time.
+        last_duration: Seconds from start to end of each job's latest finished run.
+        last_success: Unix end time of each job's latest successful run.
+        trading_success: Unix end time of the latest successful trading run per city.
+        ticks: Latest ticks of each sensor and schedule, by name.
+    """
 
     runs: Mapping[str, int]
     pools: Mapping[str, PoolSlots] = field(default_factory=dict)
+    finished: Mapping[tuple[str, str], int] = field(default_factory=dict)
+    last_duration: Mapping[str, float] = field(default_factory=dict)
+    last_success: Mapping[str, float] = field(default_factory=dict)
+    trading_success: Mapping[str, float] = field(default_factory=dict)
+    ticks: Mapping[str, TickFailures] = field(default_factory=dict)
 
 
 class DagsterRunReader:
@@ -87,7 +129,80 @@ class DagsterRunReader:
                     claimed=info.active_slot_count,
                     pending=info.pending_step_count,
                 )
-        return DagsterRunsSnapshot(runs=runs, pools=pools)
+        finished, duration, success = self._finished(instance)
+        return DagsterRunsSnapshot(
+            runs=runs,
+            pools=pools,
+            finished=finished,
+            last_duration=duration,
+            last_success=success,
+            trading_success=self._trading_success(instance),
+            ticks=self._ticks(instance),
+        )
+
+    @staticmethod
+    def _finished(
+        instance: DagsterInstance,
+    ) -> tuple[dict[tuple[str, str], int], dict[str, float], dict[str, float]]:
+        from dagster import DagsterRunStatus, RunsFilter
+
+        finished: dict[tuple[str, str], int] = {}
+        duration: dict[str, float] = {}
+        success: dict[str, float] = {}
+        statuses = [DagsterRunStatus[s] for s in FINISHED_STATUSES]
+        recent = instance.get_run_records(RunsFilter(statuses=statuses), limit=100)
+        jobs = sorted(set(JOBS) | {r.dagster_run.job_name for r in recent})
+        for job in jobs:
+            for status in FINISHED_STATUSES:
+                finished[(job, status.lower())] = instance.get_runs_count(
+                    RunsFilter(job_name=job, statuses=[DagsterRunStatus[status]])
+                )
+            (last,) = instance.get_run_records(
+                RunsFilter(job_name=job, statuses=statuses), limit=1
+            ) or (None,)
+            if last is not None:
+                start = last.start_time or last.create_timestamp.timestamp()
+                end = last.end_time or last.update_timestamp.timestamp()
+                duration[job] = max(0.0, end - start)
+            (ok,) = instance.get_run_records(
+                RunsFilter(job_name=job, statuses=[DagsterRunStatus.SUCCESS]), limit=1
+            ) or (None,)
+            if ok is not None:
+                success[job] = ok.end_time or ok.update_timestamp.timestamp()
+        return finished, duration, success
+
+    @staticmethod
+    def _trading_success(instance: DagsterInstance) -> dict[str, float]:
+        from dagster import DagsterRunStatus, RunsFilter
+
+        out: dict[str, float] = {}
+        records = instance.get_run_records(
+            RunsFilter(job_name=TRADING_JOB, statuses=[DagsterRunStatus.SUCCESS]),
+            limit=RECENT_RUNS,
+        )
+        for record in records:
+            key = record.dagster_run.tags.get(PARTITION_TAG, "")
+            city = key.split("|", 1)[0]
+            if not city:
+                continue
+            end = record.end_time or record.update_timestamp.timestamp()
+            out[city] = max(out.get(city, 0.0), end)
+        return out
+
+    @staticmethod
+    def _ticks(instance: DagsterInstance) -> dict[str, TickFailures]:
+        from dagster._core.scheduler.instigation import TickStatus
+
+        out: dict[str, TickFailures] = {}
+        for state in instance.all_instigator_state():
+            ticks = instance.get_ticks(
+                state.instigator_origin_id, state.selector_id, limit=RECENT_TICKS
+            )
+            failed = sum(1 for t in ticks if t.status == TickStatus.FAILURE)
+            out[state.instigator_name] = TickFailures(
+                kind=state.instigator_type.value.lower(), ticks=len(ticks), failures=failed
+            )
+        return out
 
     def close(self) -> None:
         """Dispose of the instance if it was opened."""

@@ -16,7 +16,12 @@ from prometheus_client.registry import Collector
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.dagster_runs import RUN_STATUSES, DagsterRunReader, DagsterRunsSnapshot
+from api.dagster_runs import (
+    RUN_STATUSES,
+    DagsterRunReader,
+    DagsterRunsSnapshot,
+)
+from weather_trader.core.cities import CITIES
 from weather_trader.core.records import OrderStatus
 from weather_trader.store.repo_metrics import ModelStatus, ProviderFetches, TradingCounts
 
@@ -236,10 +241,16 @@ class DagsterRunsCollector(Collector):
     Args:
         snapshot: Reads the instance (see :class:`api.dagster_runs.DagsterRunReader`); None
             when no instance is configured, which exports the families without samples.
+        clock: Unix time now, for ages.
     """
 
-    def __init__(self, snapshot: Callable[[], DagsterRunsSnapshot] | None) -> None:
+    def __init__(
+        self,
+        snapshot: Callable[[], DagsterRunsSnapshot] | None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._snapshot = snapshot
+        self._clock = clock
 
     def describe(self) -> list[Metric]:
         """No up-front description: the families are produced by reading the instance."""
@@ -271,6 +282,37 @@ class DagsterRunsCollector(Collector):
             "Steps waiting for a slot of each Dagster pool (not yet assigned one).",
             labels=["pool"],
         )
+        finished = CounterMetricFamily(
+            f"{PREFIX}_dagster_finished_runs",
+            "Finished Dagster runs by job and status (success, failure, canceled).",
+            labels=["job", "status"],
+        )
+        duration = GaugeMetricFamily(
+            f"{PREFIX}_dagster_run_duration_seconds",
+            "Start-to-end seconds of each job's latest finished run.",
+            labels=["job"],
+        )
+        success = GaugeMetricFamily(
+            f"{PREFIX}_dagster_last_success_timestamp_seconds",
+            "Unix end time of each job's latest successful run.",
+            labels=["job"],
+        )
+        trading_age = GaugeMetricFamily(
+            f"{PREFIX}_trading_last_success_age_seconds",
+            "Seconds since the latest successful trading_job run of each city "
+            "(+Inf when it never succeeded).",
+            labels=["city"],
+        )
+        tick_failures = GaugeMetricFamily(
+            f"{PREFIX}_dagster_tick_failures",
+            "Failed ticks among the latest 20 of each sensor and schedule.",
+            labels=["instigator", "type"],
+        )
+        ticks = GaugeMetricFamily(
+            f"{PREFIX}_dagster_ticks",
+            "Ticks read (up to the latest 20) of each sensor and schedule.",
+            labels=["instigator", "type"],
+        )
         snap = None
         if self._snapshot is not None:
             try:
@@ -287,7 +329,21 @@ class DagsterRunsCollector(Collector):
                 pool_limit.add_metric([name], pool.limit)
                 pool_claimed.add_metric([name], pool.claimed)
                 pool_pending.add_metric([name], pool.pending)
+            for (job, status), count in sorted(snap.finished.items()):
+                finished.add_metric([job, status], count)
+            for job, seconds in sorted(snap.last_duration.items()):
+                duration.add_metric([job], seconds)
+            for job, stamp in sorted(snap.last_success.items()):
+                success.add_metric([job], stamp)
+            now = self._clock()
+            for city in sorted(set(CITIES) | set(snap.trading_success)):
+                end = snap.trading_success.get(city)
+                trading_age.add_metric([city], INF if end is None else max(0.0, now - end))
+            for name, tick in sorted(snap.ticks.items()):
+                tick_failures.add_metric([name, tick.kind], tick.failures)
+                ticks.add_metric([name, tick.kind], tick.ticks)
         yield from (up, runs, pool_limit, pool_claimed, pool_pending)
+        yield from (finished, duration, success, trading_age, tick_failures, ticks)
 
 
 class SidecarMetrics:

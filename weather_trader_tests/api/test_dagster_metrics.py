@@ -20,7 +20,7 @@ from dagster._core.test_utils import create_run_for_test
 from prometheus_client.parser import text_string_to_metric_families
 
 from api import create_app
-from api.dagster_runs import DagsterRunReader, DagsterRunsSnapshot
+from api.dagster_runs import DagsterRunReader, DagsterRunsSnapshot, TickFailures
 from api.metrics import DomainSnapshot, SidecarMetrics
 from weather_trader.home import prepare_home
 from weather_trader.settings import Settings
@@ -119,3 +119,57 @@ def test_without_dagster_home_the_families_are_exported_empty(
     monkeypatch.setenv("DAGSTER_HOME", "/srv/dagster")
     samples = _samples(SidecarMetrics(_no_domain, dagster_from_env=False).render().decode())
     assert ("weather_trader_dagster_up", ()) not in samples
+
+
+def test_finished_runs_durations_and_each_citys_last_trading_success(dagster_home: Path) -> None:
+    with dg.DagsterInstance.get() as instance:
+        create_run_for_test(
+            instance,
+            job_name="trading_job",
+            status=dg.DagsterRunStatus.SUCCESS,
+            tags={"dagster/partition": "NYC|2026-11-21"},
+        )
+        create_run_for_test(instance, job_name="trading_job", status=dg.DagsterRunStatus.FAILURE)
+        create_run_for_test(instance, job_name="forecast_job", status=dg.DagsterRunStatus.SUCCESS)
+
+    reader = DagsterRunReader.from_env()
+    assert reader is not None
+    try:
+        samples = _samples(SidecarMetrics(_no_domain, reader).render().decode())
+    finally:
+        reader.close()
+
+    finished = {
+        (dict(labels)["job"], dict(labels)["status"]): value
+        for (name, labels), value in samples.items()
+        if name == "weather_trader_dagster_finished_runs_total"
+    }
+    assert finished[("trading_job", "success")] == 1
+    assert finished[("trading_job", "failure")] == 1
+    assert finished[("forecast_job", "success")] == 1
+    assert finished[("model_job", "failure")] == 0  # every known job is present
+    assert samples[("weather_trader_dagster_run_duration_seconds", (("job", "trading_job"),))] >= 0
+    assert (
+        "weather_trader_dagster_last_success_timestamp_seconds",
+        (("job", "forecast_job"),),
+    ) in (samples)
+    nyc = samples[("weather_trader_trading_last_success_age_seconds", (("city", "NYC"),))]
+    assert 0 <= nyc < 600
+    # A city whose trading never succeeded is infinitely stale, so its alert can fire.
+    assert samples[
+        ("weather_trader_trading_last_success_age_seconds", (("city", "CHI"),))
+    ] == float("inf")
+
+
+def test_tick_failures_are_exported_per_sensor_and_schedule() -> None:
+    snapshot = DagsterRunsSnapshot(
+        runs={},
+        ticks={
+            "trading_sensor": TickFailures("sensor", 20, 3),
+            "forecast_schedule": TickFailures("schedule", 2, 0),
+        },
+    )
+    samples = _samples(SidecarMetrics(_no_domain, lambda: snapshot).render().decode())
+    key = (("instigator", "trading_sensor"), ("type", "sensor"))
+    assert samples[("weather_trader_dagster_tick_failures", key)] == 3
+    assert samples[("weather_trader_dagster_ticks", key)] == 20
