@@ -285,17 +285,17 @@ class DagsterRunsCollector(Collector):
         finished = CounterMetricFamily(
             f"{PREFIX}_dagster_finished_runs",
             "Finished Dagster runs by job and status (success, failure, canceled).",
-            labels=["job", "status"],
+            labels=["dagster_job", "status"],
         )
         duration = GaugeMetricFamily(
             f"{PREFIX}_dagster_run_duration_seconds",
             "Start-to-end seconds of each job's latest finished run.",
-            labels=["job"],
+            labels=["dagster_job"],
         )
         success = GaugeMetricFamily(
             f"{PREFIX}_dagster_last_success_timestamp_seconds",
             "Unix end time of each job's latest successful run.",
-            labels=["job"],
+            labels=["dagster_job"],
         )
         trading_age = GaugeMetricFamily(
             f"{PREFIX}_trading_last_success_age_seconds",

@@ -140,7 +140,7 @@ def test_finished_runs_durations_and_each_citys_last_trading_success(dagster_hom
         reader.close()
 
     finished = {
-        (dict(labels)["job"], dict(labels)["status"]): value
+        (dict(labels)["dagster_job"], dict(labels)["status"]): value
         for (name, labels), value in samples.items()
         if name == "weather_trader_dagster_finished_runs_total"
     }
@@ -148,10 +148,10 @@ def test_finished_runs_durations_and_each_citys_last_trading_success(dagster_hom
     assert finished[("trading_job", "failure")] == 1
     assert finished[("forecast_job", "success")] == 1
     assert finished[("model_job", "failure")] == 0  # every known job is present
-    assert samples[("weather_trader_dagster_run_duration_seconds", (("job", "trading_job"),))] >= 0
+    assert samples[("weather_trader_dagster_run_duration_seconds", (("dagster_job", "trading_job"),))] >= 0
     assert (
         "weather_trader_dagster_last_success_timestamp_seconds",
-        (("job", "forecast_job"),),
+        (("dagster_job", "forecast_job"),),
     ) in (samples)
     nyc = samples[("weather_trader_trading_last_success_age_seconds", (("city", "NYC"),))]
     assert 0 <= nyc < 600

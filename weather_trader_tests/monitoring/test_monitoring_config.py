@@ -1,9 +1,10 @@
-"""The monitoring configuration agrees with what the sidecar exports.
+"""The monitoring configuration agrees with what the sidecar and the feed export.
 
 Every metric an alert rule, a rule unit test or a Grafana panel uses must be exported by the
-sidecar's ``/metrics`` (scraped here from a real app on a temp database); the rule unit tests
-must cover every alert with the rule's own labels and annotations; Alertmanager routes must
-name existing receivers. ``promtool`` runs the rule unit tests when it is installed.
+sidecar's ``/metrics`` (scraped here from a real app on a temp database) or the feed's registry;
+the rule unit tests must cover every alert with the rule's own labels and annotations, every
+alert has a runbook; Alertmanager routes by severity to existing receivers. ``promtool`` runs
+the rule unit tests and ``amtool`` checks Alertmanager's config when they are installed.
 """
 
 from __future__ import annotations
@@ -13,14 +14,17 @@ import re
 import shutil
 import subprocess
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from api import ApiSettings, create_app
+from weather_trader.feed_metrics import FeedMetrics
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -30,7 +34,8 @@ MONITORING = Path(__file__).resolve().parents[2] / "monitoring"
 PROMETHEUS = MONITORING / "prometheus"
 RULES = PROMETHEUS / "rules" / "weather_trader.yml"
 RULE_TESTS = PROMETHEUS / "rules" / "weather_trader_test.yml"
-DASHBOARD = MONITORING / "grafana" / "dashboards" / "weather_trader.json"
+DASHBOARDS = MONITORING / "grafana" / "dashboards"
+ALERTMANAGER = MONITORING / "alertmanager" / "alertmanager.yml"
 
 PROMETHEUS_SYNTHETIC = {"up"}
 """Series Prometheus itself creates for every target."""
@@ -77,20 +82,25 @@ def unknown_metrics(expr: str, exported: set[str]) -> set[str]:
     return metric_names(expr) - exported - PROMETHEUS_SYNTHETIC
 
 
-@pytest.fixture(scope="module")
-def exported(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
-    """Every series name the sidecar exposes (families plus their type's sample suffixes)."""
-    home = tmp_path_factory.mktemp("sidecar")
-    settings = ApiSettings(database_url=f"sqlite:///{home / 'domain.db'}", home=home)
-    with TestClient(create_app(settings)) as client:
-        client.get("/health")  # so the latency histogram has samples
-        text = client.get("/metrics").text
+def _names(text: str) -> set[str]:
     names: set[str] = set()
     for family in text_string_to_metric_families(text):
         names.add(family.name)
         names.update(family.name + suffix for suffix in SUFFIXES.get(family.type, ()))
         names.update(sample.name for sample in family.samples)
     return names
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
+    """Every series name the sidecar and the feed expose (families plus their type's sample
+    suffixes)."""
+    home = tmp_path_factory.mktemp("sidecar")
+    settings = ApiSettings(database_url=f"sqlite:///{home / 'domain.db'}", home=home)
+    with TestClient(create_app(settings)) as client:
+        client.get("/health")  # so the latency histogram has samples
+        text = client.get("/metrics").text
+    return _names(text) | _names(generate_latest(FeedMetrics().registry).decode())
 
 
 @pytest.fixture(scope="module")
@@ -114,6 +124,13 @@ def test_sidecar_exports_the_domain_metrics(exported: set[str]) -> None:
         "weather_trader_http_requests_total",
         "weather_trader_dagster_runs",
         "weather_trader_dagster_pool_claimed_slots",
+        "weather_trader_dagster_finished_runs_total",
+        "weather_trader_trading_last_success_age_seconds",
+        "weather_trader_weather_payload_age_seconds",
+        "weather_trader_model_age_seconds",
+        "weather_trader_orders_total",
+        "weather_trader_feed_connected",
+        "weather_trader_feed_last_message_age_seconds",
     } <= exported
 
 
@@ -167,16 +184,54 @@ def test_rule_unit_tests_cover_every_alert_with_its_labels_and_annotations(
     assert fired == set(rules), f"alerts never shown firing: {set(rules) - fired}"
 
 
-def test_dashboard_queries_use_exported_metrics(exported: set[str]) -> None:
-    dashboard = json.loads(DASHBOARD.read_text())
+def _panels(panels: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    for panel in panels:
+        yield panel
+        yield from _panels(panel.get("panels", []))  # collapsed rows
+
+
+def _dashboards() -> dict[str, dict[str, Any]]:
+    return {p.name: json.loads(p.read_text()) for p in sorted(DASHBOARDS.glob("*.json"))}
+
+
+def test_three_dashboards_with_unique_uids() -> None:
+    dashboards = _dashboards()
+    assert {"api.json", "trading_weather.json", "pipeline.json"} <= set(dashboards)
+    uids = [d["uid"] for d in dashboards.values()]
+    assert len(uids) == len(set(uids))
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in DASHBOARDS.glob("*.json")))
+def test_dashboard_queries_use_exported_metrics(name: str, exported: set[str]) -> None:
+    dashboard = json.loads((DASHBOARDS / name).read_text())
     datasource = _load(MONITORING / "grafana/provisioning/datasources/prometheus.yml")
     uid = datasource["datasources"][0]["uid"]
-    panels = dashboard["panels"]
-    assert len({p["id"] for p in panels}) == len(panels)
+    panels = [p for p in _panels(dashboard["panels"]) if p["type"] != "row"]
+    assert panels
+    assert len({p["id"] for p in _panels(dashboard["panels"])}) == len(
+        list(_panels(dashboard["panels"]))
+    )
+    problems = {}
     for panel in panels:
-        assert panel["datasource"]["uid"] == uid
+        assert panel["datasource"]["uid"] == uid, panel["title"]
+        assert panel["targets"], panel["title"]
         for target in panel["targets"]:
-            assert unknown_metrics(target["expr"], exported) == set(), panel["title"]
+            unknown = unknown_metrics(target["expr"], exported)
+            assert metric_names(target["expr"]), (panel["title"], target["expr"])
+            if unknown:
+                problems[panel["title"]] = sorted(unknown)
+    assert problems == {}
+
+
+def test_rules_are_grouped_by_concern_and_have_runbooks(alert_rules: list[dict[str, Any]]) -> None:
+    groups = {g["name"] for g in _load(RULES)["groups"]}
+    assert len(alert_rules) >= 17
+    assert {
+        f"weather_trader_{g}"
+        for g in ("targets", "http", "dagster", "trading", "weather", "kalshi_feed", "model")
+    } <= groups
+    for rule in alert_rules:
+        assert len(rule["annotations"].get("runbook", "")) > 40, rule["alert"]
 
 
 def test_prometheus_scrapes_the_sidecar_and_loads_the_rules() -> None:
@@ -185,6 +240,8 @@ def test_prometheus_scrapes_the_sidecar_and_loads_the_rules() -> None:
     sidecar = jobs["weather-trader-sidecar"]
     assert sidecar["metrics_path"] == "/metrics"
     assert sidecar["static_configs"][0]["targets"] == ["127.0.0.1:8000"]
+    feed = jobs["weather-trader-feed"]
+    assert feed["static_configs"][0]["targets"] == ["127.0.0.1:9101"]
     for rule_file in config["rule_files"]:
         assert (PROMETHEUS / rule_file).is_file()
     sidecar_down = next(
@@ -194,7 +251,7 @@ def test_prometheus_scrapes_the_sidecar_and_loads_the_rules() -> None:
 
 
 def test_alertmanager_routes_to_defined_receivers(alert_rules: list[dict[str, Any]]) -> None:
-    config = _load(MONITORING / "alertmanager" / "alertmanager.yml")
+    config = _load(ALERTMANAGER)
     receivers = {r["name"] for r in config["receivers"]}
     routes = [config["route"], *config["route"].get("routes", [])]
     assert {route["receiver"] for route in routes} <= receivers
@@ -203,6 +260,29 @@ def test_alertmanager_routes_to_defined_receivers(alert_rules: list[dict[str, An
         for matcher in rule["source_matchers"]:
             name = re.fullmatch(r'alertname="(\w+)"', matcher)
             assert name is None or name.group(1) in alerts, matcher
+        for matcher in rule["target_matchers"]:
+            pattern = re.fullmatch(r'alertname=~"(.+)"', matcher)
+            if pattern:  # every inhibit target pattern mutes at least one real alert
+                assert any(re.fullmatch(pattern.group(1), a) for a in alerts), matcher
+    severities = {m for route in routes for m in route.get("matchers", [])}
+    assert {'severity="critical"', 'severity="warning"'} <= severities
+    assert len(config["inhibit_rules"]) >= 3
+
+
+@pytest.mark.skipif(shutil.which("amtool") is None, reason="amtool is not installed")
+def test_amtool_checks_the_config_and_routes_by_severity() -> None:
+    amtool = shutil.which("amtool")
+    assert amtool is not None
+    check = [amtool, "check-config", str(ALERTMANAGER)]
+    result = subprocess.run(check, capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    for severity, receiver in (("critical", "critical"), ("warning", "default")):
+        route = [
+            amtool, "config", "routes", "test", f"--config.file={ALERTMANAGER}",
+            f"severity={severity}", "alertname=KalshiFeedDisconnected",
+        ]  # fmt: skip
+        result = subprocess.run(route, capture_output=True, text=True, timeout=60, check=False)
+        assert result.stdout.strip() == receiver, result.stdout + result.stderr
 
 
 def test_grafana_dashboard_provider_points_at_a_folder() -> None:
