@@ -5,7 +5,10 @@ Every function here is blocking; the routes call them through a thread pool.
 
 from __future__ import annotations
 
-from datetime import datetime
+import threading
+import time
+from dataclasses import replace
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import Engine
@@ -25,6 +28,34 @@ from weather_trader.store import repo
 from weather_trader.store.db import session_scope
 
 RECENT_EVENTS = 20
+MODEL_STATUS_TTL = 600.0
+"""Seconds the model status (scores of 14 days of settled events) is reused across scrapes."""
+
+_model_cache: dict[tuple[str, date], tuple[float, repo.ModelStatus]] = {}
+_model_lock = threading.Lock()
+
+
+def _model_status(session: Session, engine: Engine, today: date) -> repo.ModelStatus:
+    """The latest model version (read on every scrape) with the Brier scores of 14 days of
+    settled events, recomputed at most every ``MODEL_STATUS_TTL`` seconds per database:
+    scoring every settled event on each 15 s scrape would load the database."""
+    latest = repo.model_status(session, today, scores=False)
+    key = (engine.url.render_as_string(hide_password=True), today)
+    now = time.monotonic()
+    with _model_lock:
+        cached = _model_cache.get(key)
+    if cached is None or now - cached[0] >= MODEL_STATUS_TTL:
+        cached = (now, repo.model_status(session, today))
+        with _model_lock:
+            _model_cache.clear()  # one entry (database, day) is enough
+            _model_cache[key] = cached
+    scores = cached[1]
+    return replace(
+        latest,
+        brier_model=scores.brier_model,
+        brier_market=scores.brier_market,
+        events_scored=scores.events_scored,
+    )
 
 
 def head_event_id(engine: Engine) -> int:
@@ -112,5 +143,5 @@ def domain_snapshot(
             latest={f.product: f.latest for f in repo.data_freshness(session)},
             weather=repo.weather_fetches(session),
             trading=repo.trading_counts(session),
-            model=repo.model_status(session, now.date()),
+            model=_model_status(session, engine, now.date()),
         )

@@ -97,24 +97,31 @@ def trading_counts(session: Session) -> TradingCounts:
     return TradingCounts(orders, int(fills), int(contracts), Decimal(str(exposure or 0)))
 
 
-def model_status(session: Session, today: date, score_days: int = 14) -> ModelStatus:
+def model_status(
+    session: Session, today: date, score_days: int = 14, *, scores: bool = True
+) -> ModelStatus:
     """The newest model version, and the mean event Brier (ours, the market's) over the
-    settled city-days of the last ``score_days`` days."""
+    settled city-days of the last ``score_days`` days (skipped, as None, without ``scores``:
+    scoring reads every settled event's probabilities and books)."""
     latest = session.scalars(
         select(ModelVersionRow).order_by(ModelVersionRow.created_at.desc()).limit(1)
     ).one_or_none()
     since = today - timedelta(days=score_days)
-    days = session.execute(
-        select(ClimateReportRow.city, ClimateReportRow.climate_date)
-        .where(ClimateReportRow.final.is_(True), ClimateReportRow.climate_date >= since)
-        .distinct()
-    ).all()
-    scores = [s for city, day in days for s in event_scores(session, city, day)]
-    n = len(scores)
+    days = (
+        []
+        if not scores
+        else session.execute(
+            select(ClimateReportRow.city, ClimateReportRow.climate_date)
+            .where(ClimateReportRow.final.is_(True), ClimateReportRow.climate_date >= since)
+            .distinct()
+        ).all()
+    )
+    scored = [s for city, day in days for s in event_scores(session, city, day)]
+    n = len(scored)
     return ModelStatus(
         version=latest.version if latest else None,
         created_at=latest.created_at if latest else None,
-        brier_model=sum(s.brier_model for s in scores) / n if n else None,
-        brier_market=sum(s.brier_market for s in scores) / n if n else None,
+        brier_model=sum(s.brier_model for s in scored) / n if n else None,
+        brier_market=sum(s.brier_market for s in scored) / n if n else None,
         events_scored=n,
     )
