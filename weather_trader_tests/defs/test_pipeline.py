@@ -20,6 +20,7 @@ from weather_trader.core.predictor import predict_details
 from weather_trader.core.records import ClimateReport
 from weather_trader.definitions import build_definitions
 from weather_trader.defs.forecasting.assets import model_chooser
+from weather_trader.defs.partitions import split_key
 from weather_trader.defs.resources import (
     BrokerResource,
     ClockResource,
@@ -95,6 +96,17 @@ def meta(result: dg.ExecuteInProcessResult, asset: str) -> dict[str, Any]:
     values = [{k: v.value for k, v in e.metadata.items()} for e in events]
     assert values and all(v == values[0] for v in values)
     return values[0]
+
+
+def run_meta(result: dg.ExecuteInProcessResult, asset: str) -> dict[str, Any]:
+    """The run totals a range run reports on the asset's output (its first materialisations)."""
+    events = result.asset_materializations_for_node(asset)
+    return {k: v.value for k, v in events[0].metadata.items()}
+
+
+def partition_meta(result: dg.ExecuteInProcessResult, asset: str) -> dict[str, Any]:
+    """Partition key -> metadata of the asset's latest materialisation of it in the run."""
+    return {e.partition: e.metadata for e in result.asset_materializations_for_node(asset)}
 
 
 def checks(result: dg.ExecuteInProcessResult) -> dict[str, bool]:
@@ -293,7 +305,22 @@ def test_range_run_through_pipeline_job_touches_every_day(pipeline: Pipeline) ->
     assert checks(result) == dict.fromkeys(PARTITIONED_CHECKS, True)
     assert len(pipeline.instance.get_run_records()) == 2  # the model run and this one run
     assert meta(result, "forecast_snapshots")["partitions"] == len(days)
-    assert meta(result, "temperature_distribution")["distributions"] == 2 * len(days)
+    assert run_meta(result, "temperature_distribution")["distributions"] == 2 * len(days)
+    # Each city-day's latest materialisation reports its own figures, not the run's totals.
+    own = partition_meta(result, "bracket_probabilities")
+    assert set(own) == keys
+    with session_scope(pipeline.engine) as session:
+        for k in keys:
+            city, day = split_key(k)
+            priced = repo.bracket_probabilities_for(session, city, day)
+            assert own[k]["brackets"].value == len(priced)
+            table = own[k]["bracket_prices"].value
+            assert {r.data["ticker"] for r in table.records} == set(priced["ticker"])
+            dist_table = partition_meta(result, "temperature_distribution")[k]["distribution"]
+            assert {r.data["kind"] for r in dist_table.value.records} == set(KINDS)
+            assert partition_meta(result, "trade_decisions")[k]["candidates"].value == len(
+                repo.decisions_for(session, city, day)
+            )
     with session_scope(pipeline.engine) as session:
         for day in days:
             for kind in KINDS:

@@ -2,12 +2,15 @@
 
 # No `from __future__ import annotations`: Dagster reads these annotations at definition time.
 
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from dagster import (
     AssetCheckResult,
     AssetCheckSpec,
     AssetExecutionContext,
+    AssetMaterialization,
     AutomationCondition,
     Config,
     MaterializeResult,
@@ -25,7 +28,13 @@ from weather_trader.core.model_choice import (
 )
 from weather_trader.core.predictor import PredictorParams, fit_predictor, predict_details
 from weather_trader.core.quality import SANE_MU_F, SANE_SIGMA_F, distribution_is_sane
-from weather_trader.defs.common import KINDS_TAG, PARTITIONED, city_days
+from weather_trader.defs.common import (
+    KINDS_TAG,
+    PARTITIONED,
+    city_days,
+    metadata_table,
+    per_partition_results,
+)
 from weather_trader.defs.resources import ClockResource, DatabaseResource, ModelStoreResource
 from weather_trader.store import repo
 from weather_trader.store.schemas import DistributionRecord, ModelVersionRecord
@@ -45,6 +54,15 @@ class TrainingConfig(Config):
     train_end: str | None = None
     lookback_days: int = 365
 
+
+DISTRIBUTION_COLUMNS = {
+    "kind": "string",
+    "mu": "float",
+    "sigma": "float",
+    "floor": "float",
+    "cap": "float",
+    "n_forecasts": "int",
+}
 
 # Weekly, whether or not `weather_archive` was backfilled since: the live pipeline keeps adding
 # forecasts and final reports to the tables the model trains on (`on_cron` would wait for the
@@ -177,7 +195,7 @@ def temperature_distribution(
     database: DatabaseResource,
     model_store: ModelStoreResource,
     clock: ClockResource,
-) -> MaterializeResult:
+) -> Iterator[MaterializeResult | AssetMaterialization]:
     """Predict each partition's high and low from what was known at its pipeline instant.
 
     Once the climate day has begun, the running max (min) observed so far bounds the high (low).
@@ -186,12 +204,14 @@ def temperature_distribution(
     now = clock.now()
     insane: list[str] = []
     made = 0
-    last: dict[str, float] = {}
+    own: dict[str, dict[str, Any]] = {}
     versions: set[str] = set()
     for city, day, key in city_days(context):
         as_of = pipeline_as_of(city, day, now)
         version, params = models.at(as_of)
         versions.add(version)
+        rows: list[dict[str, Any]] = []
+        figures: dict[str, Any] = {"model_version": version, "as_of": as_of.isoformat()}
         with database.session() as session:
             forecasts = repo.forecasts_as_of(session, city, day, as_of)
             seen = [
@@ -233,18 +253,25 @@ def temperature_distribution(
                     key=(kind, as_of, version),
                 )
                 made += 1
-                last[f"{kind}_mu"], last[f"{kind}_sigma"] = dist.mu, dist.sigma
+                figures[f"{kind}_mu"], figures[f"{kind}_sigma"] = dist.mu, dist.sigma
+                rows.append(
+                    {
+                        "kind": kind,
+                        "mu": round(dist.mu, 2),
+                        "sigma": round(dist.sigma, 2),
+                        "floor": bounds.floor,
+                        "cap": bounds.cap,
+                        "n_forecasts": int((forecasts["kind"] == kind).sum()),
+                    }
+                )
                 if not distribution_is_sane(dist.mu, dist.sigma):
                     insane.append(f"{key}/{kind}")
-    metadata: dict[str, float | int | str] = {
-        "model_versions": ", ".join(sorted(versions)),
-        "distributions": made,
-    }
-    if len(context.partition_keys) == 1:
-        metadata.update(last)
-    return MaterializeResult(
-        metadata=metadata,
-        check_results=[
+        own[key] = {**figures, "distribution": metadata_table(rows, DISTRIBUTION_COLUMNS)}
+    yield from per_partition_results(
+        context,
+        {"model_versions": ", ".join(sorted(versions)), "distributions": made},
+        own,
+        [
             AssetCheckResult(
                 check_name="distribution_is_sane",
                 passed=not insane,

@@ -2,11 +2,15 @@
 
 # No `from __future__ import annotations`: Dagster reads these annotations at definition time.
 
+from collections.abc import Iterator
+from typing import Any
+
 import pandas as pd
 from dagster import (
     AssetCheckResult,
     AssetCheckSpec,
     AssetExecutionContext,
+    AssetMaterialization,
     MaterializeResult,
     asset,
 )
@@ -16,7 +20,13 @@ from weather_trader.core.cities import KINDS
 from weather_trader.core.climate_day import pipeline_as_of
 from weather_trader.core.distribution import NormalTemperature, ObservedBoundTemperature
 from weather_trader.core.quality import sums_to_one
-from weather_trader.defs.common import KINDS_TAG, PARTITIONED, city_days
+from weather_trader.defs.common import (
+    KINDS_TAG,
+    PARTITIONED,
+    city_days,
+    metadata_table,
+    per_partition_results,
+)
 from weather_trader.defs.resources import ClockResource, DatabaseResource, MarketDataResource
 from weather_trader.store import repo
 
@@ -58,6 +68,16 @@ def kalshi_markets(
     )
 
 
+BRACKET_PRICE_COLUMNS = {
+    "kind": "string",
+    "ticker": "string",
+    "p_model": "float",
+    "p_market": "float",
+    "yes_bid": "float",
+    "yes_ask": "float",
+}
+
+
 @asset(
     **PARTITIONED,
     deps=["temperature_distribution", "kalshi_markets"],
@@ -78,12 +98,13 @@ def kalshi_markets(
 )
 def bracket_probabilities(
     context: AssetExecutionContext, database: DatabaseResource, clock: ClockResource
-) -> MaterializeResult:
+) -> Iterator[MaterializeResult | AssetMaterialization]:
     """Price every bracket of every event with the partition's distribution."""
     now = clock.now()
     bad_sums: list[str] = []
     rows_written = 0
     gaps: list[float] = []
+    own: dict[str, dict[str, Any]] = {}
     for city, day, key in city_days(context):
         as_of = pipeline_as_of(city, day, now)
         with database.session() as session:
@@ -117,15 +138,24 @@ def bracket_probabilities(
                     )
                 )
             if frames:
-                rows_written += repo.replace_bracket_probabilities(
-                    session, city, day, pd.concat(frames, ignore_index=True)
-                )
-    return MaterializeResult(
-        metadata={
+                priced = pd.concat(frames, ignore_index=True)
+                written = repo.replace_bracket_probabilities(session, city, day, priced)
+                rows_written += written
+                own[key] = {
+                    "brackets": written,
+                    "as_of": as_of.isoformat(),
+                    "bracket_prices": metadata_table(
+                        priced.to_dict("records"), BRACKET_PRICE_COLUMNS
+                    ),
+                }
+    yield from per_partition_results(
+        context,
+        {
             "brackets": rows_written,
             "mean_abs_model_minus_market": round(sum(gaps) / len(gaps), 4) if gaps else 0.0,
         },
-        check_results=[
+        own,
+        [
             AssetCheckResult(
                 check_name="event_probabilities_sum_to_one",
                 passed=not bad_sums,

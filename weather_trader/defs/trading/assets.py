@@ -3,9 +3,11 @@
 # No `from __future__ import annotations`: Dagster reads these annotations at definition time.
 
 import dataclasses
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import partial
+from typing import Any
 
 import pandas as pd
 from dagster import (
@@ -13,12 +15,14 @@ from dagster import (
     AssetCheckSeverity,
     AssetCheckSpec,
     AssetExecutionContext,
+    AssetMaterialization,
     MaterializeResult,
     asset,
 )
 
 from weather_trader.core.cities import KINDS
 from weather_trader.core.climate_day import final_report_expected_at, pipeline_as_of
+from weather_trader.core.gating import block, failed_check
 from weather_trader.core.ports import Broker, PositionReader
 from weather_trader.core.quality import books_stale, forecasts_stale
 from weather_trader.core.reconciliation import PositionMismatch, net_yes, position_mismatches
@@ -33,7 +37,8 @@ from weather_trader.core.trading import (
     quote_from_snapshot,
     risk_state_at,
 )
-from weather_trader.defs.common import KINDS_TAG, PARTITIONED, city_days
+from weather_trader.defs.check_gate import latest_check_results
+from weather_trader.defs.common import KINDS_TAG, PARTITIONED, city_days, per_partition_results
 from weather_trader.defs.resources import (
     BrokerResource,
     ClockResource,
@@ -58,20 +63,32 @@ def trade_decisions(
     database: DatabaseResource,
     trading: TradingConfigResource,
     clock: ClockResource,
-) -> MaterializeResult:
+) -> Iterator[MaterializeResult | AssetMaterialization]:
     """Decide each partition's trades against the positions held at its pipeline instant.
 
     The risk state is point-in-time: the lots bought and not yet settled at ``as_of``. A range
     run decides its days in order before any is executed, so its own earlier taken decisions
     count as lots too, settling when their final report is normally out.
+
+    While the latest evaluation of a blocking check on a partition's forecasts or distribution
+    failed (in this run or an earlier one), nothing is taken there: every candidate is recorded
+    with the reason ``blocked_by_check:<check>`` (``core/gating.py``).
     """
     limits, bankroll, now = trading.limits(), Decimal(trading.bankroll), clock.now()
     max_forecast_age = timedelta(hours=trading.max_forecast_age_hours)
     taken = candidates = stale_partitions = 0
     reasons: dict[str, int] = {}
+    blocked: dict[str, str] = {}
+    own: dict[str, dict[str, Any]] = {}
     with database.session() as session:
         lots = repo.position_lots(session)
-    for city, day, _ in city_days(context):
+    partitions = city_days(context)
+    checks = latest_check_results(context.instance, [key for _, _, key in partitions])
+    for city, day, key in partitions:
+        failed = failed_check(checks[key])
+        if failed:
+            blocked[key] = failed
+            context.log.warning(f"{key}: no trading while check {failed} fails on its inputs")
         as_of = pipeline_as_of(city, day, now)
         settles_at = final_report_expected_at(city, day)
         with database.session() as session:
@@ -97,6 +114,8 @@ def trade_decisions(
                 decisions = decide_event(
                     quotes, probs["p_model"].tolist(), state, limits, stale_inputs=stale
                 )
+                if failed:
+                    decisions = block(decisions, failed)
                 lots += lots_from_decisions(decisions, as_of, settles_at)
                 stale_partitions += stale
                 frames.append(_decision_rows(decisions, kind, as_of))
@@ -122,13 +141,23 @@ def trade_decisions(
                 repo.replace_decisions(session, city, day, rows)
                 candidates += len(rows)
                 taken += int(rows["taken"].sum())
-    return MaterializeResult(
-        metadata={
+                own[key] = {
+                    "candidates": len(rows),
+                    "taken": int(rows["taken"].sum()),
+                    "blocked_by_check": blocked.get(key, "none"),
+                    **{f"reason_{k}": int(v) for k, v in rows["reason"].value_counts().items()},
+                }
+    yield from per_partition_results(
+        context,
+        {
             "candidates": candidates,
             "taken": taken,
             "stale_events": stale_partitions,
+            "blocked_by_check": ", ".join(f"{k}: {v}" for k, v in sorted(blocked.items()))
+            or "none",
             **{f"reason_{k}": v for k, v in sorted(reasons.items())},
-        }
+        },
+        own,
     )
 
 
