@@ -15,6 +15,8 @@ import shutil
 import subprocess
 import warnings
 from collections.abc import Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +24,12 @@ import pytest
 import yaml
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import Engine
 
 from api import ApiSettings, create_app
 from weather_trader.feed_metrics import FeedMetrics
+from weather_trader.store.db import session_scope
+from weather_trader.store.models import ModelVersionRow, OrderRow, RawPayloadRow
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -97,10 +102,33 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
     suffixes)."""
     home = tmp_path_factory.mktemp("sidecar")
     settings = ApiSettings(database_url=f"sqlite:///{home / 'domain.db'}", home=home)
-    with TestClient(create_app(settings)) as client:
+    app = create_app(settings)
+    with TestClient(app) as client:
+        _seed(app.state.engine)
         client.get("/health")  # so the latency histogram has samples
         text = client.get("/metrics").text
     return _names(text) | _names(generate_latest(FeedMetrics().registry).decode())
+
+
+def _seed(engine: Engine) -> None:
+    """A model version, a weather response and an order, so labelled families have samples."""
+    now = datetime.now(UTC)
+    with session_scope(engine) as session:
+        session.add(ModelVersionRow(name="m", version="v1", created_at=now, params={}, metrics={}))
+        session.add(
+            RawPayloadRow(
+                source="nws", city="NYC", url="https://x", retrieved_at=now, status=200,
+                content_type="application/json", sha256="0" * 64, size_bytes=2, body_zlib=b"x",
+            )
+        )  # fmt: skip
+        session.add(
+            OrderRow(
+                client_order_id="o1", city="NYC", climate_date=now.date(), kind="high",
+                ticker="KXHIGHNY-T1", side="bid", outcome_side="yes", count=1,
+                price=Decimal("0.4"), time_in_force="immediate_or_cancel", status="rejected",
+                filled_count=0, created_at=now, reason="test",
+            )
+        )  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -131,6 +159,7 @@ def test_sidecar_exports_the_domain_metrics(exported: set[str]) -> None:
         "weather_trader_orders_total",
         "weather_trader_feed_connected",
         "weather_trader_feed_last_message_age_seconds",
+        "weather_trader_model_info",
     } <= exported
 
 
