@@ -148,7 +148,10 @@ def test_finished_runs_durations_and_each_citys_last_trading_success(dagster_hom
     assert finished[("trading_job", "failure")] == 1
     assert finished[("forecast_job", "success")] == 1
     assert finished[("model_job", "failure")] == 0  # every known job is present
-    assert samples[("weather_trader_dagster_run_duration_seconds", (("dagster_job", "trading_job"),))] >= 0
+    assert (
+        samples[("weather_trader_dagster_run_duration_seconds", (("dagster_job", "trading_job"),))]
+        >= 0
+    )
     assert (
         "weather_trader_dagster_last_success_timestamp_seconds",
         (("dagster_job", "forecast_job"),),
@@ -173,3 +176,46 @@ def test_tick_failures_are_exported_per_sensor_and_schedule() -> None:
     key = (("instigator", "trading_sensor"), ("type", "sensor"))
     assert samples[("weather_trader_dagster_tick_failures", key)] == 3
     assert samples[("weather_trader_dagster_ticks", key)] == 20
+
+
+def test_tick_failures_are_read_from_the_instance(dagster_home: Path) -> None:
+    from dagster._core.remote_origin import RemoteInstigatorOrigin
+    from dagster._core.scheduler.instigation import (
+        InstigatorState,
+        InstigatorStatus,
+        InstigatorType,
+        SensorInstigatorData,
+        TickData,
+        TickStatus,
+    )
+    from dagster._utils.error import SerializableErrorInfo
+
+    origin = RemoteInstigatorOrigin(ORIGIN.repository_origin, "trading_sensor")
+    with dg.DagsterInstance.get() as instance:
+        state = InstigatorState(
+            origin, InstigatorType.SENSOR, InstigatorStatus.RUNNING, SensorInstigatorData()
+        )
+        instance.add_instigator_state(state)
+        for status in (TickStatus.FAILURE, TickStatus.SKIPPED, TickStatus.FAILURE):
+            failed = status == TickStatus.FAILURE
+            instance.create_tick(
+                TickData(
+                    instigator_origin_id=state.instigator_origin_id,
+                    instigator_name="trading_sensor",
+                    instigator_type=InstigatorType.SENSOR,
+                    status=status,
+                    timestamp=1_800_000_000.0,
+                    selector_id=state.selector_id,
+                    error=SerializableErrorInfo("boom", [], "Exception") if failed else None,
+                    skip_reason=None if failed else "nothing to do",
+                )
+            )
+    reader = DagsterRunReader.from_env()
+    assert reader is not None
+    try:
+        samples = _samples(SidecarMetrics(_no_domain, reader).render().decode())
+    finally:
+        reader.close()
+    key = (("instigator", "trading_sensor"), ("type", "sensor"))
+    assert samples[("weather_trader_dagster_tick_failures", key)] == 2
+    assert samples[("weather_trader_dagster_ticks", key)] == 3
