@@ -3,6 +3,7 @@ served over HTTP on a loopback port."""
 
 from __future__ import annotations
 
+import asyncio
 import math
 import socket
 import urllib.request
@@ -10,9 +11,15 @@ from dataclasses import dataclass, field
 
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import Engine
 
 from weather_trader.feed_metrics import FeedMetrics
+from weather_trader.market_recorder import run_feed
+from weather_trader.sources.kalshi.ws import KalshiWebSocket
 from weather_trader.sources.kalshi.ws_queue import WsStats
+from weather_trader_tests.test_market_recorder import Local, local, until
+
+__all__ = ["local"]  # the local exchange fixture, shared with the recorder's tests
 
 
 @dataclass
@@ -75,3 +82,32 @@ def test_metrics_are_served_over_http_on_loopback() -> None:
         body = response.read().decode()
     assert "weather_trader_feed_connected 0.0" in body
     assert not FeedMetrics().serve(port)  # taken: the feed logs and carries on
+
+
+async def test_run_feed_counts_what_it_records(local: Local, engine: Engine) -> None:
+    """The real feed against the local exchange: connected, messages, books recorded."""
+    metrics = FeedMetrics()
+
+    def connect(subscriptions: object) -> KalshiWebSocket:
+        return KalshiWebSocket(local.ws, local.credentials, subscriptions, backoff_initial=0.01)  # type: ignore[arg-type]
+
+    stop = asyncio.Event()
+    feed = asyncio.create_task(
+        run_feed(local.client(), connect, engine, flush_seconds=0.05, stop=stop, metrics=metrics)
+    )
+
+    def recording() -> bool:
+        got = samples(metrics)
+        return (
+            got["weather_trader_feed_books_recorded_total"] > 0
+            and got["weather_trader_feed_connected"] == 1
+        )
+
+    await until(recording, timeout=10)
+    stop.set()
+    await asyncio.wait_for(feed, 5)
+    got = samples(metrics)
+    assert got["weather_trader_feed_markets"] > 0
+    assert got["weather_trader_feed_messages_total"] > 0
+    assert got["weather_trader_feed_connects_total"] == 1
+    assert got["weather_trader_feed_last_message_age_seconds"] < 60
