@@ -309,6 +309,9 @@ def test_range_run_through_pipeline_job_touches_every_day(pipeline: Pipeline) ->
     # Each city-day's latest materialisation reports its own figures, not the run's totals.
     own = partition_meta(result, "bracket_probabilities")
     assert set(own) == keys
+    markets = {k: m["markets"].value for k, m in partition_meta(result, "kalshi_markets").items()}
+    assert run_meta(result, "kalshi_markets")["markets"] == sum(markets.values())
+    assert set(markets) == keys and all(n > 0 for n in markets.values())
     with session_scope(pipeline.engine) as session:
         for k in keys:
             city, day = split_key(k)

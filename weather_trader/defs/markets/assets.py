@@ -20,6 +20,7 @@ from weather_trader.core.cities import KINDS
 from weather_trader.core.climate_day import pipeline_as_of
 from weather_trader.core.distribution import NormalTemperature, ObservedBoundTemperature
 from weather_trader.core.quality import sums_to_one
+from weather_trader.core.records import MarketSnapshot
 from weather_trader.defs.common import (
     KINDS_TAG,
     PARTITIONED,
@@ -46,26 +47,29 @@ def kalshi_markets(
     database: DatabaseResource,
     market_data: MarketDataResource,
     clock: ClockResource,
-) -> MaterializeResult:
+) -> Iterator[MaterializeResult | AssetMaterialization]:
     """Snapshot every market of the partition's events with its book."""
     feed, now = market_data.client(), clock.now()
-    markets = events = 0
-    spreads: list[float] = []
-    for city, day, _ in city_days(context):
+    everything: list[MarketSnapshot] = []
+    own: dict[str, dict[str, Any]] = {}
+    for city, day, key in city_days(context):
         as_of = pipeline_as_of(city, day, now)
         snapshots = [s for kind in KINDS for s in feed.event_markets(city, day, kind, as_of)]
         with database.session() as session:
             repo.replace_markets(session, city, day, snapshots)
-        markets += len(snapshots)
-        events += len({s.event_ticker for s in snapshots})
-        spreads += [float(s.yes_ask - s.yes_bid) for s in snapshots]
-    return MaterializeResult(
-        metadata={
-            "events": events,
-            "markets": markets,
-            "mean_spread": round(sum(spreads) / len(spreads), 4) if spreads else 0.0,
-        }
-    )
+        everything += snapshots
+        own[key] = _market_figures(snapshots)
+    yield from per_partition_results(context, _market_figures(everything), own)
+
+
+def _market_figures(snapshots: list[MarketSnapshot]) -> dict[str, Any]:
+    """Events, markets and the mean bid-ask spread of ``snapshots``."""
+    spreads = [float(s.yes_ask - s.yes_bid) for s in snapshots]
+    return {
+        "events": len({s.event_ticker for s in snapshots}),
+        "markets": len(snapshots),
+        "mean_spread": round(sum(spreads) / len(spreads), 4) if spreads else 0.0,
+    }
 
 
 BRACKET_PRICE_COLUMNS = {
