@@ -412,6 +412,7 @@ class SidecarMetrics:
 
 
 UNMATCHED = "<unmatched>"
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 def route_label(scope: Scope, matched: str | None = None) -> str:
@@ -474,5 +475,6 @@ class MetricsMiddleware:
         finally:
             label = route_label(scope, matched)
             method = scope.get("method", "GET")
+            method = method if method in HTTP_METHODS else "OTHER"  # bounded label values
             self.metrics.http_requests.labels(method, label, str(status)).inc()
             self.metrics.http_latency.labels(method, label).observe(time.perf_counter() - start)

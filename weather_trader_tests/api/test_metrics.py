@@ -71,6 +71,7 @@ def test_http_routes_are_labelled_by_template(client: TestClient) -> None:
     for path in ("/docs", "/openapi.json", "/static/style.css", "/static/nope.js", "/wp-admin"):
         client.get(path)
     client.get("/a/b/c/d")
+    client.request("BREW", "/api/overview")
     routes = {
         labels["route"]: labels["status"]
         for (name, pairs), _ in _samples(client.get("/metrics").text).items()
@@ -81,6 +82,12 @@ def test_http_routes_are_labelled_by_template(client: TestClient) -> None:
     assert "/static/style.css" not in routes  # no label per file
     assert {"/static", "<unmatched>"} <= set(routes)
     assert not any(r.startswith(("/wp-admin", "/a/")) for r in routes)
+    methods = {
+        dict(pairs)["method"]
+        for (name, pairs), _ in _samples(client.get("/metrics").text).items()
+        if name == "weather_trader_http_requests_total"
+    }
+    assert methods == {"GET", "OTHER"}
 
 
 def test_gauges_exist_on_an_empty_database(client: TestClient) -> None:
