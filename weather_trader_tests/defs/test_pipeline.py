@@ -312,6 +312,14 @@ def test_range_run_through_pipeline_job_touches_every_day(pipeline: Pipeline) ->
     markets = {k: m["markets"].value for k, m in partition_meta(result, "kalshi_markets").items()}
     assert run_meta(result, "kalshi_markets")["markets"] == sum(markets.values())
     assert set(markets) == keys and all(n > 0 for n in markets.values())
+    pnl = {k: m["pnl"].value for k, m in partition_meta(result, "settlements").items()}
+    assert set(pnl) == keys
+    assert run_meta(result, "settlements")["pnl"] == pytest.approx(sum(pnl.values()))
+    scored = partition_meta(result, "forecast_scores")
+    assert (
+        sum(m["events_scored"].value for m in scored.values())
+        == (run_meta(result, "forecast_scores")["events_scored"])
+    )
     with session_scope(pipeline.engine) as session:
         for k in keys:
             city, day = split_key(k)

@@ -46,6 +46,7 @@ from weather_trader.defs.resources import (
     TradingConfigResource,
 )
 from weather_trader.store import repo
+from weather_trader.store.repo_scores import EventScore
 
 
 @asset(
@@ -337,15 +338,19 @@ def _reconcile(
     kinds=KINDS_TAG,
     description="Each position settled from the final climate report, with its P&L.",
 )
-def settlements(context: AssetExecutionContext, database: DatabaseResource) -> MaterializeResult:
+def settlements(
+    context: AssetExecutionContext, database: DatabaseResource
+) -> Iterator[MaterializeResult | AssetMaterialization]:
     """Settle the partition's positions once its final report exists."""
     settled = waiting = 0
     pnl = Decimal("0")
-    for city, day, _ in city_days(context):
+    own: dict[str, dict[str, Any]] = {}
+    for city, day, key in city_days(context):
         with database.session() as session:
             final = repo.final_report(session, city, day)
             if final is None:
                 waiting += 1
+                own[key] = {"positions_settled": 0, "awaiting_final_report": 1, "pnl": 0.0}
                 continue
             brackets = {}
             for kind in KINDS:
@@ -379,8 +384,15 @@ def settlements(context: AssetExecutionContext, database: DatabaseResource) -> M
                 )
                 settled += len(outcomes)
                 pnl += day_pnl
-    return MaterializeResult(
-        metadata={"positions_settled": settled, "awaiting_final_report": waiting, "pnl": float(pnl)}
+            own[key] = {
+                "positions_settled": len(outcomes),
+                "awaiting_final_report": 0,
+                "pnl": float(sum((o.pnl for o in outcomes), Decimal("0"))),
+            }
+    yield from per_partition_results(
+        context,
+        {"positions_settled": settled, "awaiting_final_report": waiting, "pnl": float(pnl)},
+        own,
     )
 
 
@@ -396,17 +408,23 @@ def settlements(context: AssetExecutionContext, database: DatabaseResource) -> M
 )
 def forecast_scores(
     context: AssetExecutionContext, database: DatabaseResource
-) -> MaterializeResult:
+) -> Iterator[MaterializeResult | AssetMaterialization]:
     """Score each settled event of the range; lower Brier is better."""
     scores = []
+    own: dict[str, dict[str, Any]] = {}
     with database.session() as session:
-        for city, day, _ in city_days(context):
-            scores += repo.event_scores(session, city, day)
+        for city, day, key in city_days(context):
+            day_scores = repo.event_scores(session, city, day)
+            own[key] = _score_figures(day_scores)
+            scores += day_scores
+    yield from per_partition_results(context, _score_figures(scores), own)
+
+
+def _score_figures(scores: list[EventScore]) -> dict[str, Any]:
+    """Events scored and the mean Brier of our probabilities and of the market's."""
     n = len(scores)
-    return MaterializeResult(
-        metadata={
-            "events_scored": n,
-            "brier_model": round(sum(s.brier_model for s in scores) / n, 4) if n else 0.0,
-            "brier_market": round(sum(s.brier_market for s in scores) / n, 4) if n else 0.0,
-        }
-    )
+    return {
+        "events_scored": n,
+        "brier_model": round(sum(s.brier_model for s in scores) / n, 4) if n else 0.0,
+        "brier_market": round(sum(s.brier_market for s in scores) / n, 4) if n else 0.0,
+    }
