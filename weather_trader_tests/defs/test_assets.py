@@ -58,33 +58,44 @@ class _OutageWeather(WeatherSourceResource):
 
 
 def test_forecast_snapshots_reports_the_whole_range(settings: Settings) -> None:
-    context = dg.build_asset_context(
-        partition_key_range=dg.PartitionKeyRange(key(CITY, DAY), key(CITY, DAY + timedelta(1)))
-    )
+    first, last = key(CITY, DAY), key(CITY, DAY + timedelta(1))
+    with dg.DagsterInstance.ephemeral() as instance:
+        run = dg.materialize(
+            [forecast_snapshots],
+            resources={
+                "database": DatabaseResource(url=settings.resolved_database_url),
+                "weather": _OutageWeather(),
+                "clock": ClockResource(),
+                "trading": TradingConfigResource(),
+            },
+            instance=instance,
+            tags={
+                "dagster/asset_partition_range_start": str(first),
+                "dagster/asset_partition_range_end": str(last),
+            },
+            raise_on_error=False,
+        )
+    # The run's output materialises both days with the run totals; then each day reports its own.
+    materialized = run.asset_materializations_for_node("forecast_snapshots")
+    result, per_day = materialized[0], materialized[2:]
 
-    result = forecast_snapshots(
-        context,
-        database=DatabaseResource(url=settings.resolved_database_url),
-        weather=_OutageWeather(),
-        clock=ClockResource(),
-        trading=TradingConfigResource(),
-    )
-
-    assert result.metadata["partitions"] == 2
-    assert result.metadata["points_pulled"] > 0
+    assert result.metadata["partitions"].value == 2
+    assert result.metadata["points_pulled"].value > 0
     # The models of every partition, not only of the last one (which had none).
-    assert result.metadata["models"] == 4
-    checks = {c.check_name: c for c in result.check_results}
+    assert result.metadata["models"].value == 4
+    checks = {c.check_name: c for c in run.get_asset_check_evaluations()}
     assert checks["forecasts_fresh"].passed is False
     stale = checks["forecasts_fresh"].metadata["stale"].value
-    assert stale == f"{key(CITY, DAY + timedelta(1))}/high, {key(CITY, DAY + timedelta(1))}/low"
+    assert stale == f"{last}/high, {last}/low"
     # The silent day is also a missing provider; nothing pulled was impossible.
-    assert checks["all_sources_present"].metadata["problems"].value == (
-        f"{key(CITY, DAY + timedelta(1))}/sim"
-    )
+    assert checks["all_sources_present"].metadata["problems"].value == f"{last}/sim"
     assert checks["forecasts_plausible"].passed is True
+    # Each city-day also reports its own figures: the second day pulled nothing.
+    assert [m.partition for m in per_day] == [str(first), str(last)]
+    assert per_day[0].metadata["points_pulled"].value > 0
+    assert per_day[1].metadata["points_pulled"].value == 0
     # The raw responses are kept, compressed, once per distinct body.
-    assert result.metadata["raw_payloads_new"] == 1
+    assert result.metadata["raw_payloads_new"].value == 1
     with session_scope(make_engine(settings.resolved_database_url)) as session:
         kept = repo.raw_payloads(session, "open-meteo", T0, T0 + timedelta(seconds=1))
     assert [body for _, _, body in kept] == [b'{"daily": {"temperature_2m_max": [51.2]}}']

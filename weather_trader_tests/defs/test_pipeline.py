@@ -304,7 +304,20 @@ def test_range_run_through_pipeline_job_touches_every_day(pipeline: Pipeline) ->
     assert materialized(result) == {name: keys for name in PARTITIONED_ASSETS}
     assert checks(result) == dict.fromkeys(PARTITIONED_CHECKS, True)
     assert len(pipeline.instance.get_run_records()) == 2  # the model run and this one run
-    assert meta(result, "forecast_snapshots")["partitions"] == len(days)
+    assert run_meta(result, "forecast_snapshots")["partitions"] == len(days)
+    pulled = partition_meta(result, "forecast_snapshots")
+    assert run_meta(result, "forecast_snapshots")["points_pulled"] == sum(
+        m["points_pulled"].value for m in pulled.values()
+    )
+    observed = partition_meta(result, "intraday_observations")
+    assert run_meta(result, "intraday_observations")["observations"] == sum(
+        m["observations"].value for m in observed.values()
+    )
+    sent = partition_meta(result, "orders")
+    assert set(sent) == keys
+    assert run_meta(result, "orders")["orders_sent"] == sum(
+        m["orders_sent"].value for m in sent.values()
+    )
     assert run_meta(result, "temperature_distribution")["distributions"] == 2 * len(days)
     # Each city-day's latest materialisation reports its own figures, not the run's totals.
     own = partition_meta(result, "bracket_probabilities")

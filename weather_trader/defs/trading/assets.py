@@ -191,7 +191,7 @@ def orders(
     context: AssetExecutionContext,
     database: DatabaseResource,
     broker: BrokerResource,
-) -> MaterializeResult:
+) -> Iterator[MaterializeResult | AssetMaterialization]:
     """Send every taken decision whose order was not sent yet; record results, fills, positions.
 
     An order recorded as ``pending`` (a crash between recording and sending) is sent again
@@ -203,6 +203,7 @@ def orders(
     already = halted = 0
     results: list[OrderResult] = []
     mismatches: list[PositionMismatch] = []
+    own: dict[str, dict[str, Any]] = {}
     for city, day, key in city_days(context):
         with database.session() as session:
             decisions = repo.decisions_for(session, city, day)
@@ -227,31 +228,38 @@ def orders(
             else:
                 (pending if item.order.client_order_id in status else new).append(item)
         send = partial(_send, database, client, city, day, books)
-        results += [send(item) for item in pending]
+        sent = [send(item) for item in pending]
         found = _reconcile(database, reader, city, day, set(decisions["ticker"]))
         mismatches += found
         stopped = {m.ticker for m in found}
-        halted += sum(item.decision.ticker in stopped for item in new)
-        results += [send(item) for item in new if item.decision.ticker not in stopped]
+        day_halted = sum(item.decision.ticker in stopped for item in new)
+        sent += [send(item) for item in new if item.decision.ticker not in stopped]
+        results += sent
+        halted += day_halted
+        own[key] = {**_order_figures(sent), "orders_halted": day_halted}
     mismatched = ", ".join(f"{m.ticker} ours {m.ours} exchange {m.exchange}" for m in mismatches)
-    return MaterializeResult(
-        metadata={
-            "orders_sent": len(results),
-            "already_sent": already,
-            "orders_halted": halted,
-            "contracts_filled": sum(r.filled_count for r in results),
-            "fees_paid": float(sum((f.fee for r in results for f in r.fills), Decimal("0"))),
-            "positions_reconciled": reader is not None,
-        },
-        check_results=[
-            AssetCheckResult(
-                check_name="positions_match_exchange",
-                passed=not mismatches,
-                severity=AssetCheckSeverity.ERROR,
-                metadata={"mismatched": mismatched or "none", "mismatch_count": len(mismatches)},
-            )
-        ],
+    run_totals = {
+        **_order_figures(results),
+        "already_sent": already,
+        "orders_halted": halted,
+        "positions_reconciled": reader is not None,
+    }
+    check = AssetCheckResult(
+        check_name="positions_match_exchange",
+        passed=not mismatches,
+        severity=AssetCheckSeverity.ERROR,
+        metadata={"mismatched": mismatched or "none", "mismatch_count": len(mismatches)},
     )
+    yield from per_partition_results(context, run_totals, own, [check])
+
+
+def _order_figures(results: list[OrderResult]) -> dict[str, Any]:
+    """Orders sent, contracts filled and fees paid of ``results``."""
+    return {
+        "orders_sent": len(results),
+        "contracts_filled": sum(r.filled_count for r in results),
+        "fees_paid": float(sum((f.fee for r in results for f in r.fills), Decimal("0"))),
+    }
 
 
 @dataclasses.dataclass(frozen=True)

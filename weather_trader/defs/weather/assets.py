@@ -2,13 +2,16 @@
 
 # No `from __future__ import annotations`: Dagster reads these annotations at definition time.
 
+from collections.abc import Iterator
 from datetime import date, timedelta
+from typing import Any
 
 from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
     AssetCheckSpec,
     AssetExecutionContext,
+    AssetMaterialization,
     FreshnessPolicy,
     MaterializeResult,
     asset,
@@ -23,7 +26,7 @@ from weather_trader.core.quality import (
     forecasts_stale,
     report_disagrees,
 )
-from weather_trader.defs.common import KINDS_TAG, PARTITIONED, city_days
+from weather_trader.defs.common import KINDS_TAG, PARTITIONED, city_days, per_partition_results
 from weather_trader.defs.resources import (
     ClockResource,
     DatabaseResource,
@@ -69,7 +72,7 @@ def forecast_snapshots(
     weather: WeatherSourceResource,
     clock: ClockResource,
     trading: TradingConfigResource,
-) -> MaterializeResult:
+) -> Iterator[MaterializeResult | AssetMaterialization]:
     """Pull the latest forecasts for each partition as of its pipeline instant and archive them."""
     source, now = weather.client(), clock.now()
     max_age = timedelta(hours=trading.max_forecast_age_hours)
@@ -78,39 +81,45 @@ def forecast_snapshots(
     impossible: list[str] = []
     missing: list[str] = []
     models: set[str] = set()
+    own: dict[str, dict[str, int]] = {}
     for city, day, key in city_days(context):
         as_of = pipeline_as_of(city, day, now)
         points = source.forecasts(city, day, as_of)
         with database.session() as session:
-            new_rows += repo.append_forecasts(session, points)
+            added = repo.append_forecasts(session, points)
             payloads += keep_payloads(session, source, city)
+        new_rows += added
         total += len(points)
         models |= {p.model for p in points}
+        own[key] = {
+            "points_pulled": len(points),
+            "points_new": added,
+            "models": len({p.model for p in points}),
+        }
         impossible += [f"{key} {v:g}" for v in outside_records(city, (p.value_f for p in points))]
         absent = set(source.sources) - {p.source for p in points}
         missing += [f"{key}/{name}" for name in sorted(absent)]
         for kind in KINDS:
             if forecasts_stale((p.issued_at for p in points if p.kind == kind), as_of, max_age):
                 stale.append(f"{key}/{kind}")
-    return MaterializeResult(
-        metadata={
-            "partitions": len(context.partition_keys),
-            "points_pulled": total,
-            "points_new": new_rows,
-            "models": len(models),
-            "raw_payloads_new": payloads,
-        },
-        check_results=[
-            AssetCheckResult(
-                check_name="forecasts_fresh",
-                passed=not stale,
-                severity=AssetCheckSeverity.ERROR,
-                metadata={"stale": ", ".join(stale[:20]) or "none", "stale_count": len(stale)},
-            ),
-            _listing_check("forecasts_plausible", impossible, AssetCheckSeverity.ERROR),
-            _listing_check("all_sources_present", missing, AssetCheckSeverity.WARN),
-        ],
-    )
+    run_totals = {
+        "partitions": len(context.partition_keys),
+        "points_pulled": total,
+        "points_new": new_rows,
+        "models": len(models),
+        "raw_payloads_new": payloads,
+    }
+    checks = [
+        AssetCheckResult(
+            check_name="forecasts_fresh",
+            passed=not stale,
+            severity=AssetCheckSeverity.ERROR,
+            metadata={"stale": ", ".join(stale[:20]) or "none", "stale_count": len(stale)},
+        ),
+        _listing_check("forecasts_plausible", impossible, AssetCheckSeverity.ERROR),
+        _listing_check("all_sources_present", missing, AssetCheckSeverity.WARN),
+    ]
+    yield from per_partition_results(context, run_totals, own, checks)
 
 
 def keep_payloads(session: Session, source: WeatherSource, city: str) -> int:
@@ -162,11 +171,11 @@ def intraday_observations(
     database: DatabaseResource,
     weather: WeatherSourceResource,
     clock: ClockResource,
-) -> MaterializeResult:
+) -> Iterator[MaterializeResult | AssetMaterialization]:
     """Store each day's observations known so far (the whole window once the day is over)."""
     source, now = weather.client(), clock.now()
     stored = 0
-    running: dict[str, float] = {}
+    own: dict[str, dict[str, float | int]] = {}
     impossible: list[str] = []
     for city, day, key in city_days(context):
         start, end = climate_day_window(city, day)
@@ -175,20 +184,14 @@ def intraday_observations(
         obs = source.observations(city, start, min(end, now))
         impossible += [f"{key} {v:g}" for v in outside_records(city, (o.temp_f for o in obs))]
         with database.session() as session:
-            stored += repo.replace_observations(session, city, day, obs)
+            count = repo.replace_observations(session, city, day, obs)
             keep_payloads(session, source, city)
+        stored += count
+        own[key] = {"observations": count}
         if obs:
-            running[f"{key} max"] = max(o.temp_f for o in obs)
-            running[f"{key} min"] = min(o.temp_f for o in obs)
-    metadata: dict[str, float | int] = {"observations": stored}
-    if len(context.partition_keys) == 1:
-        metadata.update(running)
-    return MaterializeResult(
-        metadata=metadata,
-        check_results=[
-            _listing_check("observations_plausible", impossible, AssetCheckSeverity.ERROR)
-        ],
-    )
+            own[key] |= {"max": max(o.temp_f for o in obs), "min": min(o.temp_f for o in obs)}
+    check = _listing_check("observations_plausible", impossible, AssetCheckSeverity.ERROR)
+    yield from per_partition_results(context, {"observations": stored}, own, [check])
 
 
 @asset(
@@ -225,38 +228,41 @@ def climate_reports(
     database: DatabaseResource,
     weather: WeatherSourceResource,
     clock: ClockResource,
-) -> MaterializeResult:
+) -> Iterator[MaterializeResult | AssetMaterialization]:
     """Store every report issued so far; check finals against the observations."""
     source, now = weather.client(), clock.now()
     finals = changed = 0
     disagreements: list[str] = []
     impossible: list[str] = []
+    own: dict[str, dict[str, Any]] = {}
     for city, day, key in city_days(context):
         reports = source.climate_reports(city, day, now)
         values = [v for r in reports for v in (r.max_f, r.min_f) if v is not None]
         impossible += [f"{key} {v}" for v in outside_records(city, values)]
         with database.session() as session:
-            changed += repo.upsert_climate_reports(session, reports)
+            day_changed = repo.upsert_climate_reports(session, reports)
             keep_payloads(session, source, city)
             final = repo.final_report(session, city, day)
             obs = repo.observations_for(session, city, day)
+        changed += day_changed
+        own[key] = {"reports_changed": day_changed, "final_report": final is not None}
         if final is None:
             continue
         finals += 1
+        own[key] |= {"final_max_f": final.max_f, "final_min_f": final.min_f}
         if report_disagrees(final, [o.temp_f for o in obs]):
             disagreements.append(key)
-    return MaterializeResult(
-        metadata={"reports_changed": changed, "final_reports": finals},
-        check_results=[
-            AssetCheckResult(
-                check_name="report_matches_observations",
-                passed=not disagreements,
-                severity=AssetCheckSeverity.WARN,
-                metadata={"disagreements": ", ".join(disagreements[:20]) or "none"},
-            ),
-            _listing_check("reports_plausible", impossible, AssetCheckSeverity.ERROR),
-        ],
-    )
+    checks = [
+        AssetCheckResult(
+            check_name="report_matches_observations",
+            passed=not disagreements,
+            severity=AssetCheckSeverity.WARN,
+            metadata={"disagreements": ", ".join(disagreements[:20]) or "none"},
+        ),
+        _listing_check("reports_plausible", impossible, AssetCheckSeverity.ERROR),
+    ]
+    run_totals = {"reports_changed": changed, "final_reports": finals}
+    yield from per_partition_results(context, run_totals, own, checks)
 
 
 @asset(
