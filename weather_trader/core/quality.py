@@ -29,6 +29,13 @@ def forecasts_stale(issued_at: Iterable[datetime], as_of: datetime, max_age: tim
     return newest is None or as_of - newest > max_age
 
 
+def distributions_stale(
+    as_of: Iterable[datetime | None], now: datetime, max_age: timedelta
+) -> bool:
+    """Whether any of a city-day's distributions is missing (None) or older than ``max_age``."""
+    return any(t is None or now - t > max_age for t in as_of)
+
+
 def books_stale(
     captured_at: Iterable[datetime], as_of: datetime, max_age: timedelta = MAX_BOOK_AGE
 ) -> bool:

@@ -33,6 +33,7 @@ from dagster import (
 
 from weather_trader.core.cities import CITIES, KINDS
 from weather_trader.core.climate_day import climate_date_of
+from weather_trader.core.quality import distributions_stale
 from weather_trader.core.retrading import moved_markets
 from weather_trader.defs.partitions import city_day_key
 from weather_trader.defs.resources import (
@@ -144,7 +145,7 @@ def live_refresh_sensor(
         day = date.fromisoformat(key.keys_by_dimension["date"])
         with database.session() as session:
             dists = [repo.distribution_for(session, city, day, k) for k in KINDS]
-        if any(d is None or now - d.as_of > LIVE_REFRESH_AGE for d in dists):
+        if distributions_stale((d.as_of if d else None for d in dists), now, LIVE_REFRESH_AGE):
             requests.append(
                 RunRequest(
                     run_key=f"refresh:{key}:{now:%Y%m%dT%H}",

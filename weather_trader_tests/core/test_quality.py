@@ -11,6 +11,7 @@ from weather_trader.core.quality import (
     SANE_SIGMA_F,
     books_stale,
     distribution_is_sane,
+    distributions_stale,
     forecasts_stale,
     report_disagrees,
     sums_to_one,
@@ -165,3 +166,11 @@ def test_sums_to_one_rejects_real_errors() -> None:
     assert not sums_to_one([])
     assert not sums_to_one([0.5])
     assert not sums_to_one([0.5, float("nan")])
+
+
+def test_distributions_stale_when_any_is_missing_or_too_old() -> None:
+    now, age = datetime(2026, 7, 1, 12, tzinfo=UTC), timedelta(hours=3)
+    assert not distributions_stale([now - age, now], now, age)  # exactly at the age
+    assert distributions_stale([now - age - timedelta(seconds=1), now], now, age)
+    assert distributions_stale([None, now], now, age)
+    assert not distributions_stale([], now, age)
