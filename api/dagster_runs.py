@@ -34,7 +34,6 @@ JOBS = (
 """The code location's jobs (``defs/automation.py``), named here because the sidecar never
 imports ``defs``; a job seen in recent runs but missing here is exported too."""
 TRADING_JOB = "trading_job"
-PARTITION_TAG = "dagster/partition"
 RECENT_RUNS = 500
 """How many of the latest successful trading runs are read for each city's last success."""
 RECENT_TICKS = 20
@@ -174,6 +173,7 @@ class DagsterRunReader:
     @staticmethod
     def _trading_success(instance: DagsterInstance) -> dict[str, float]:
         from dagster import DagsterRunStatus, RunsFilter
+        from dagster._core.storage.tags import PARTITION_NAME_TAG
 
         out: dict[str, float] = {}
         records = instance.get_run_records(
@@ -181,7 +181,7 @@ class DagsterRunReader:
             limit=RECENT_RUNS,
         )
         for record in records:
-            key = record.dagster_run.tags.get(PARTITION_TAG, "")
+            key = record.dagster_run.tags.get(PARTITION_NAME_TAG, "")
             city = key.split("|", 1)[0]
             if not city:
                 continue

@@ -15,6 +15,10 @@ import time
 from datetime import UTC, date, datetime, timedelta
 
 from dagster import DagsterInstance, Definitions
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+)
 
 from weather_trader.core.cities import CITIES
 from weather_trader.definitions import build_definitions
@@ -124,8 +128,8 @@ def _run_ranges(
             instance=instance,
             run_config=QUIET_LOGS,
             tags={
-                "dagster/asset_partition_range_start": str(city_day_key(city, start)),
-                "dagster/asset_partition_range_end": str(city_day_key(city, end)),
+                ASSET_PARTITION_RANGE_START_TAG: str(city_day_key(city, start)),
+                ASSET_PARTITION_RANGE_END_TAG: str(city_day_key(city, end)),
             },
         )
         print(f"[demo]   {city}: {(end - start).days + 1} days in {time.monotonic() - t0:.1f}s")

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 
 from dagster import (
+    MAX_RUNTIME_SECONDS_TAG,
     AssetSelection,
     AutomationConditionSensorDefinition,
     DefaultScheduleStatus,
@@ -43,11 +44,10 @@ from weather_trader.defs.resources import (
 )
 from weather_trader.store import repo
 
-# Dagster tags every single-partition run with its key, whatever launched it (a sensor, the
-# launchpad, the asset graph's Materialize, a backfill). dagster.yaml limits runs with the same
-# value of this tag to one at a time, so two trading runs of one city-day never decide from the
-# same positions concurrently (and none trades on a half-written forecast run of its day).
-PARTITION_TAG = "dagster/partition"
+# Dagster tags every single-partition run with its key (PARTITION_TAG), whatever launched it (a
+# sensor, the launchpad, the asset graph's Materialize, a backfill). dagster.yaml limits runs with
+# the same value of this tag to one at a time, so two trading runs of one city-day never decide
+# from the same positions concurrently (and none trades on a half-written forecast run of its day).
 TRADING_RUN_MAX_SECONDS = 900
 LIVE_REFRESH_AGE = timedelta(hours=3, minutes=30)
 """A live distribution older than this is refreshed (the forecast schedule runs every 3 h)."""
@@ -67,7 +67,7 @@ trading_job = define_asset_job(
     description="Snapshot markets, price brackets, decide and execute.",
     # Run monitoring fails a trading run still going after this long (a killed worker included),
     # which frees its kalshi_api slot for the next one; a healthy run takes seconds.
-    tags={"dagster/max_runtime": TRADING_RUN_MAX_SECONDS},
+    tags={MAX_RUNTIME_SECONDS_TAG: TRADING_RUN_MAX_SECONDS},
 )
 settlement_job = define_asset_job(
     "settlement_job",

@@ -12,6 +12,11 @@ from collections.abc import Mapping, Sequence
 
 from dagster import AssetCheckKey, AssetKey, DagsterInstance, RunsFilter
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+)
+from dagster._core.storage.tags import PARTITION_NAME_TAG as PARTITION_TAG
 
 from weather_trader.defs.partitions import split_key
 
@@ -23,8 +28,7 @@ GATING_CHECKS = (
 """The blocking checks on a partition's forecasts and distribution, which trading reads."""
 HISTORY_LIMIT = 200
 """Evaluations of one check looked at, newest first (live partitions are evaluated often)."""
-PARTITION_TAG = "dagster/partition"
-RANGE_TAGS = ("dagster/asset_partition_range_start", "dagster/asset_partition_range_end")
+RANGE_TAGS = (ASSET_PARTITION_RANGE_START_TAG, ASSET_PARTITION_RANGE_END_TAG)
 
 
 def run_covers(tags: Mapping[str, str], key: str) -> bool:

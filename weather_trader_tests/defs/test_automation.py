@@ -12,6 +12,7 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 import pytest
+from dagster._core.storage.tags import PARTITION_NAME_TAG
 from sqlalchemy import Engine
 
 from weather_trader.cli import REPO_ROOT
@@ -22,7 +23,6 @@ from weather_trader.core.retrading import PRICE_MOVE_TRIGGER
 from weather_trader.definitions import build_definitions
 from weather_trader.defs.automation import (
     LIVE_REFRESH_AGE,
-    PARTITION_TAG,
     climate_report_sensor,
     forecast_schedule,
     live_partitions,
@@ -410,7 +410,7 @@ def test_one_run_per_city_day_is_configured_for_every_launch_path(tmp_path: Path
     with dg.DagsterInstance.from_config(str(tmp_path)) as dagster_instance:
         limits = dagster_instance.get_concurrency_config().run_queue_config.tag_concurrency_limits
     assert {
-        "key": PARTITION_TAG,
+        "key": PARTITION_NAME_TAG,
         "value": {"applyLimitPerUniqueValue": True},
         "limit": 1,
     } in limits
