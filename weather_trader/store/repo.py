@@ -35,7 +35,7 @@ from weather_trader.store.repo_metrics import (
     trading_counts,
     weather_fetches,
 )
-from weather_trader.store.repo_scores import city_summary, event_scores
+from weather_trader.store.repo_scores import city_summary, event_scores, mean_briers
 from weather_trader.store.repo_status import (
     count_events,
     data_freshness,
@@ -91,6 +91,7 @@ __all__ = [
     "latest_decisions",
     "latest_model_version",
     "market_snapshots",
+    "mean_briers",
     "model_status",
     "model_versions",
     "observations_for",

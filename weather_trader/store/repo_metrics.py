@@ -25,7 +25,7 @@ from weather_trader.store.models import (
     PositionRow,
     RawPayloadRow,
 )
-from weather_trader.store.repo_scores import event_scores
+from weather_trader.store.repo_scores import event_scores, mean_briers
 
 FAILED_STATUS = 400
 """A stored payload with an HTTP status at or above this is a failed fetch."""
@@ -117,11 +117,11 @@ def model_status(
         ).all()
     )
     scored = [s for city, day in days for s in event_scores(session, city, day)]
-    n = len(scored)
+    brier_model, brier_market = mean_briers(scored)
     return ModelStatus(
         version=latest.version if latest else None,
         created_at=latest.created_at if latest else None,
-        brier_model=sum(s.brier_model for s in scored) / n if n else None,
-        brier_market=sum(s.brier_market for s in scored) / n if n else None,
-        events_scored=n,
+        brier_model=brier_model,
+        brier_market=brier_market,
+        events_scored=len(scored),
     )

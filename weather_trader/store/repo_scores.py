@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -26,6 +27,14 @@ class EventScore:
     settled_value: int
     brier_model: float
     brier_market: float
+
+
+def mean_briers(scores: Sequence[EventScore]) -> tuple[float | None, float | None]:
+    """The mean Brier of our probabilities and of the market's over ``scores`` (None: none)."""
+    if not scores:
+        return None, None
+    n = len(scores)
+    return sum(s.brier_model for s in scores) / n, sum(s.brier_market for s in scores) / n
 
 
 def event_scores(session: Session, city: str, day: date) -> list[EventScore]:
@@ -74,7 +83,9 @@ def city_summary(session: Session, city: str, days: list[date]) -> CitySummary:
     orders = orders_for(session, city=city)
     orders = orders[orders["climate_date"].isin(days) & (orders["filled_count"] > 0)]
     settled = [p for p in positions_for(session, city=city) if p.settled and p.climate_date in days]
-    scores = [s for day in days for s in event_scores(session, city, day)]
+    brier_model, brier_market = mean_briers(
+        [s for day in days for s in event_scores(session, city, day)]
+    )
     return CitySummary(
         city=city,
         days=len(days),
@@ -82,6 +93,6 @@ def city_summary(session: Session, city: str, days: list[date]) -> CitySummary:
         settled_positions=len(settled),
         winning_positions=sum(1 for p in settled if p.realized_pnl > 0),
         pnl=sum((p.realized_pnl for p in settled), Decimal("0")),
-        brier_model=sum(s.brier_model for s in scores) / len(scores) if scores else None,
-        brier_market=sum(s.brier_market for s in scores) / len(scores) if scores else None,
+        brier_model=brier_model,
+        brier_market=brier_market,
     )

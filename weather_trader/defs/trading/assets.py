@@ -430,9 +430,9 @@ def forecast_scores(
 
 def _score_figures(scores: list[EventScore]) -> dict[str, Any]:
     """Events scored and the mean Brier of our probabilities and of the market's."""
-    n = len(scores)
+    brier_model, brier_market = repo.mean_briers(scores)
     return {
-        "events_scored": n,
-        "brier_model": round(sum(s.brier_model for s in scores) / n, 4) if n else 0.0,
-        "brier_market": round(sum(s.brier_market for s in scores) / n, 4) if n else 0.0,
+        "events_scored": len(scores),
+        "brier_model": round(brier_model, 4) if brier_model is not None else 0.0,
+        "brier_market": round(brier_market, 4) if brier_market is not None else 0.0,
     }
