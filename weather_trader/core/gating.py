@@ -1,4 +1,4 @@
-"""Blocking data-quality checks gate trading across runs.
+"""What may be traded: blocking data-quality checks, and the edge a walk-forward measured.
 
 A trading run is separate from the forecast run that wrote its inputs, so Dagster's blocking
 checks (which stop the downstream steps of their own run) cannot stop it. The trading run
@@ -9,10 +9,14 @@ while one failed, decides nothing: every candidate is kept, skipped with the che
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import cast
 
+from weather_trader.core.cities import get_city
 from weather_trader.core.trading import Decision, Reason
 
 BLOCKED_PREFIX = "blocked_by_check:"
@@ -38,3 +42,162 @@ def block(decisions: Sequence[Decision], check: str) -> list[Decision]:
     zero = Decimal("0.00")
     reason = cast(Reason, blocked_reason(check))
     return [dataclasses.replace(d, count=0, cost=zero, fee=zero, reason=reason) for d in decisions]
+
+
+# -- measured edge ---------------------------------------------------------------------------------
+#
+# A model-market gap is not an edge until a walk-forward evaluation measured one (issue 8): the
+# forecast_evaluation asset scores `ours` and the market, by event Brier, per city and decision
+# instant ("D-1 16:00", "D 08:00": local standard time relative to the climate day D). A decision
+# at time t is judged by the evaluation of the configured instant nearest to t (ties go to the
+# earlier instant); a decision with no measured edge there takes nothing on model edge.
+
+NO_MEASURED_EDGE = "no_measured_edge"
+"""The reason code of a candidate untaken for want of a measured edge."""
+DEFAULT_MIN_EVENTS = 30
+"""Fewest scored events for a measured edge to count: fewer is noise, not evidence."""
+_INSTANT = re.compile(r"^D(?P<offset>[+-]\d+)? (?P<hour>\d{1,2}):(?P<minute>\d{2})$")
+# Reasons that already say the candidate could not be traded; the edge gate keeps them.
+_UNTRADABLE = frozenset(
+    {"kill_switch", "stale_inputs", "daily_loss_limit", "no_liquidity", "no_edge"}
+)
+
+
+class InstantError(ValueError):
+    """Raised for a decision instant label that is not ``D[+-n] HH:MM``."""
+
+
+@dataclass(frozen=True)
+class DecisionInstant:
+    """A decision instant relative to the climate day D, in the city's local standard time.
+
+    Attributes:
+        label: As written, e.g. ``"D-1 16:00"``.
+        day_offset: Days from D (``-1`` for the day before).
+        hour: Hour of the local standard clock.
+        minute: Minute.
+    """
+
+    label: str
+    day_offset: int
+    hour: int
+    minute: int
+
+    def at(self, city: str, day: date) -> datetime:
+        """The UTC instant this label names for ``city``'s climate day ``day``."""
+        local = datetime.combine(
+            day + timedelta(days=self.day_offset),
+            time(self.hour, self.minute),
+            get_city(city).standard_tz,
+        )
+        return local.astimezone(UTC)
+
+
+def parse_instant(label: str) -> DecisionInstant:
+    """Parse ``"D-1 16:00"`` / ``"D 08:00"`` into a :class:`DecisionInstant`.
+
+    Raises:
+        InstantError: If ``label`` is not of that form or the time is not a clock time.
+    """
+    match = _INSTANT.match(label.strip())
+    if match is None:
+        raise InstantError(
+            f"decision instant {label!r} is not of the form 'D-1 16:00' or 'D 08:00'"
+        )
+    hour, minute = int(match["hour"]), int(match["minute"])
+    if hour > 23 or minute > 59:
+        raise InstantError(f"decision instant {label!r} has no such clock time")
+    return DecisionInstant(label.strip(), int(match["offset"] or 0), hour, minute)
+
+
+def nearest_instant(
+    city: str, day: date, decided_at: datetime, instants: Sequence[DecisionInstant]
+) -> DecisionInstant:
+    """The configured instant of ``city``'s day ``day`` nearest to ``decided_at``.
+
+    Ties (a decision exactly between two instants) go to the earlier instant, which knew less.
+
+    Raises:
+        InstantError: If ``instants`` is empty.
+    """
+    if not instants:
+        raise InstantError("no decision instants configured")
+    return min(
+        instants,
+        key=lambda i: (abs((i.at(city, day) - decided_at).total_seconds()), i.at(city, day)),
+    )
+
+
+@dataclass(frozen=True)
+class MeasuredEdge:
+    """What a walk-forward evaluation measured for one city at one decision instant.
+
+    Attributes:
+        city: City code.
+        instant: The instant's label.
+        events: Events scored (every bracket priced, every predictor with inputs).
+        brier_ours: Mean event Brier of ``ours`` (None when no event was scored).
+        brier_market: Mean event Brier of the market (None when no event was scored).
+    """
+
+    city: str
+    instant: str
+    events: int
+    brier_ours: float | None
+    brier_market: float | None
+
+    def beats_market(self, min_events: int = DEFAULT_MIN_EVENTS) -> bool:
+        """Whether ``ours`` scored strictly below the market on at least ``min_events`` events."""
+        return (
+            self.events >= min_events
+            and self.brier_ours is not None
+            and self.brier_market is not None
+            and self.brier_ours < self.brier_market
+        )
+
+
+def edge_gate_reason(
+    edge: MeasuredEdge | None,
+    instant: DecisionInstant,
+    min_events: int = DEFAULT_MIN_EVENTS,
+) -> str | None:
+    """None when trading on model edge is allowed, else the decision reason saying why not.
+
+    Args:
+        edge: The evaluation of the decision's city at ``instant`` (None: never measured).
+        instant: The instant the decision maps to (:func:`nearest_instant`).
+        min_events: Fewest events for the measurement to count.
+    """
+    where = f"at {instant.label}"
+    if edge is None:
+        return f"{NO_MEASURED_EDGE}: no evaluation of this city {where}"
+    if edge.beats_market(min_events):
+        return None
+    if edge.brier_ours is None or edge.brier_market is None or edge.events == 0:
+        return f"{NO_MEASURED_EDGE}: no event scored {where}"
+    scores = (
+        f"ours {edge.brier_ours:.3f} vs market {edge.brier_market:.3f} event Brier over "
+        f"{edge.events} events {where}"
+    )
+    if edge.events < min_events:
+        return f"{NO_MEASURED_EDGE}: {scores} (fewer than {min_events})"
+    return f"{NO_MEASURED_EDGE}: {scores}"
+
+
+def reason_code(reason: str) -> str:
+    """The machine-readable part of a decision reason (before any ``:`` detail)."""
+    return reason.split(":", 1)[0]
+
+
+def gate_on_edge(decisions: Sequence[Decision], reason: str) -> list[Decision]:
+    """The same candidates with nothing taken on model edge: every candidate that was taken or
+    sized (its model edge was enough) now gives ``reason``; those already untradable (no edge,
+    no liquidity, halted) keep theirs."""
+    zero = Decimal("0.00")
+    why = cast(Reason, reason)
+    return [
+        d
+        if d.reason in _UNTRADABLE
+        else dataclasses.replace(d, count=0, cost=zero, fee=zero, reason=why)
+        for d in decisions
+    ]

@@ -119,3 +119,32 @@ def test_model_version_id_is_deterministic_and_content_addressed() -> None:
         model_version_id("predictor-v2", date(2026, 7, 4), '{"a": 1}'),
     }
     assert a not in others and len(others) == 3
+
+
+def test_newest_is_by_known_at_not_by_creation_order() -> None:
+    """A backtest that trains an old window today stores a version created last but known
+    early: at a late instant the chooser still takes the version known latest."""
+    created_order = [  # newest created first, as the store lists them
+        ModelCandidate("v1", T0, beats_baseline=True),  # an old window, trained today
+        ModelCandidate("v4", T0 + 30 * HOUR, beats_baseline=True),
+        ModelCandidate("v2", T0 + 10 * HOUR, beats_baseline=True),
+    ]
+    chooser = ModelChooser(created_order, Loader())
+    assert chooser.at(T0 + 40 * HOUR)[0] == "v4"
+    assert chooser.at(T0 + 15 * HOUR)[0] == "v2"
+    assert chooser.at(T0 + 1 * HOUR)[0] == "v1"
+    assert chooser.version_at(T0 - HOUR) is None
+
+
+def test_equal_known_at_keeps_the_given_preference() -> None:
+    same = [
+        ModelCandidate("v7", T0, beats_baseline=True),
+        ModelCandidate("v6", T0, beats_baseline=True),
+    ]
+    assert ModelChooser(same, Loader()).at(T0)[0] == "v7"
+
+
+def test_error_names_the_model() -> None:
+    chooser = ModelChooser([], Loader(), name="weather_model")
+    with pytest.raises(NoUsableModelError, match="weather_model"):
+        chooser.at(T0)
