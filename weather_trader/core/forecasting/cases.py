@@ -262,6 +262,17 @@ def known_by(cases: pd.DataFrame, instant: datetime) -> pd.DataFrame:
     return cases[mask]
 
 
+def observed_bounds(cases: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """``(floor, cap)`` per case: the running max so far bounds a high from below, the running
+    min a low from above (NaN where nothing was observed or the column is absent)."""
+    n = len(cases)
+    if "obs_extreme" not in cases.columns:
+        return np.full(n, np.nan), np.full(n, np.nan)
+    obs = pd.to_numeric(cases["obs_extreme"], errors="coerce").to_numpy(dtype=float)
+    kind = cases["kind"].astype(str).to_numpy()
+    return np.where(kind == "high", obs, np.nan), np.where(kind == "low", obs, np.nan)
+
+
 def labelled(cases: pd.DataFrame) -> pd.DataFrame:
     """Rows with a truth label (``truth_f`` not NaN)."""
     return cases[cases["truth_f"].notna()]
