@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+from weather_trader import cli_evaluate
 from weather_trader.settings import Settings, SettingsError
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -50,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     create_key.add_argument(
         "--out", type=Path, default=None, help="private key file (default in the exchange home)"
     )
+    cli_evaluate.add_arguments(commands)
     args = parser.parse_args(argv)
 
     try:
@@ -63,6 +65,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_demo(settings, days=args.days, history_days=args.history_days)
     if args.command == "dev":
         return _dev(settings)
+    if args.command == "evaluate":
+        return cli_evaluate.run(settings, args)
     if args.command == "exchange":
         return _exchange(settings, args)
     if args.command == "feed":
