@@ -17,7 +17,7 @@ from api import queries
 from api.deps import get_engine, get_metrics, get_settings
 from api.metrics import DomainSnapshot, MetricsMiddleware, SidecarMetrics
 from api.outbox import OutboxHub
-from api.routes import health, live, metrics, overview
+from api.routes import health, live, metrics, overview, pages
 from api.settings import ApiSettings
 from weather_trader.store.db import make_engine, migrate
 
@@ -89,6 +89,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         title="weather-trader sidecar",
         summary="Dashboard, live feed and metrics of the weather-trader pipeline.",
         lifespan=_lifespan,
+        docs_url=None,  # served offline by api.routes.pages from the vendored Swagger UI
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = None
@@ -96,6 +98,6 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.state.metrics = SidecarMetrics(partial(_domain_snapshot, app))
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (health, overview, live, metrics):
+    for module in (health, overview, live, metrics, pages):
         app.include_router(module.router)
     return app

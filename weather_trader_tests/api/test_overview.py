@@ -68,5 +68,5 @@ def test_overview_page_renders_seeded_data(client: TestClient, seeded: dict[str,
     assert "$3.41" in html  # P&L total
     assert "$500.00" in html  # bankroll
     assert f'data-last-event-id="{seeded["event_ids"][-1]}"' in html
-    assert "/ws?batch=true&last_event_id=" in html
     assert client.get("/static/style.css").status_code == 200
+    assert "/ws?batch=true&last_event_id=" in client.get("/static/app.js").text
