@@ -120,6 +120,7 @@ class Settings(EnvSettings):
     feed_metrics_port: int = env("WEATHER_TRADER_FEED_METRICS_PORT", 9101, ge=0, le=65535)
     user_agent: str = env("WEATHER_TRADER_USER_AGENT", "")
     open_meteo_api_key: SecretStr | None = env("OPEN_METEO_API_KEY", None)
+    visual_crossing_api_key: SecretStr | None = env("VISUAL_CROSSING_API_KEY", None)
     kalshi_api_url: str | None = env("KALSHI_API_URL", None, pattern=r"^https?://")
     kalshi_key_id: str | None = env("KALSHI_KEY_ID", None)
     kalshi_private_key_path: Path | None = env("KALSHI_PRIVATE_KEY_PATH", None)

@@ -39,6 +39,7 @@ VALID: dict[str, tuple[str, Any]] = {
     "WEATHER_TRADER_FEED_METRICS_PORT": ("9111", 9111),
     "WEATHER_TRADER_USER_AGENT": ("wt (ops@example.com)", "wt (ops@example.com)"),
     "OPEN_METEO_API_KEY": ("om-key", SecretStr("om-key")),
+    "VISUAL_CROSSING_API_KEY": ("vc-key", SecretStr("vc-key")),
     "KALSHI_API_URL": ("http://127.0.0.1:8700/trade-api/v2", "http://127.0.0.1:8700/trade-api/v2"),
     "KALSHI_KEY_ID": ("key-1", "key-1"),
     "KALSHI_PRIVATE_KEY_PATH": ("/srv/kalshi.pem", Path("/srv/kalshi.pem")),
@@ -67,7 +68,7 @@ INVALID = [
 FREE_TEXT = {
     "WEATHER_TRADER_HOME", "DATABASE_URL", "WEATHER_TRADER_DAGSTER_POSTGRES_URL",
     "WEATHER_TRADER_USER_AGENT", "OPEN_METEO_API_KEY", "KALSHI_KEY_ID", "KALSHI_PRIVATE_KEY_PATH",
-    "KALSHI_PRIVATE_KEY_PASSPHRASE",
+    "KALSHI_PRIVATE_KEY_PASSPHRASE", "VISUAL_CROSSING_API_KEY",
 }  # fmt: skip
 
 

@@ -33,6 +33,7 @@ from weather_trader.sources.kalshi.broker import KalshiBroker
 from weather_trader.sources.kalshi.market_data import KalshiMarketData
 from weather_trader.sources.kalshi.rest import KalshiClient
 from weather_trader.sources.live_weather import LiveWeatherSource
+from weather_trader.sources.visual_crossing import VisualCrossingClient
 from weather_trader.store.db import make_engine, migrate, session_scope
 
 
@@ -66,6 +67,10 @@ class WeatherSourceResource(ConfigurableResource, ABC):
     def client(self) -> WeatherSource:
         """The weather source."""
 
+    def history_providers(self) -> list[VisualCrossingClient]:
+        """Extra forecast archives for the backfill (none unless configured)."""
+        return []
+
 
 class SimWeatherResource(WeatherSourceResource):
     """The offline world's weather (sim mode)."""
@@ -82,7 +87,9 @@ class LiveWeatherResource(WeatherSourceResource):
 
     user_agent: str
     open_meteo_api_key: str | None = None
+    visual_crossing_api_key: str | None = None
     _source: LiveWeatherSource | None = PrivateAttr(default=None)
+    _history: list[VisualCrossingClient] | None = PrivateAttr(default=None)
 
     def client(self) -> WeatherSource:
         """One source per resource: connections and the NWS /points cache are reused."""
@@ -91,6 +98,13 @@ class LiveWeatherResource(WeatherSourceResource):
                 self.user_agent, self.open_meteo_api_key or None
             )
         return self._source
+
+    def history_providers(self) -> list[VisualCrossingClient]:
+        """Visual Crossing historical forecasts when ``VISUAL_CROSSING_API_KEY`` is set."""
+        if self._history is None:
+            key = self.visual_crossing_api_key
+            self._history = [VisualCrossingClient(key, self.user_agent)] if key else []
+        return self._history
 
 
 # -- Kalshi ---------------------------------------------------------------------------------------
@@ -347,6 +361,9 @@ def _mode_resources(settings: Settings) -> dict[str, ConfigurableResource]:
         user_agent=settings.user_agent,
         # Read from the environment at run time, so the key never sits in run config.
         open_meteo_api_key=EnvVar("OPEN_METEO_API_KEY") if settings.open_meteo_api_key else None,
+        visual_crossing_api_key=(
+            EnvVar("VISUAL_CROSSING_API_KEY") if settings.visual_crossing_api_key else None
+        ),
     )
     broker = (
         PaperBrokerResource() if settings.mode == "paper" else KalshiBrokerResource(kalshi=kalshi)

@@ -291,8 +291,14 @@ def weather_archive(
     for city, start, end in consecutive_ranges(city_days(context)):
         forecasts, history_reports = source.history(city, start, end)
         forecasts = forecasts[forecasts["retrieved_at"] <= now]
+        extra = [
+            p
+            for h in weather.history_providers()
+            for p in h.history(city, start, end, now=clock.now)
+        ]
         with database.session() as session:
             new_forecasts += repo.append_forecast_frame(session, forecasts)
+            new_forecasts += repo.append_forecasts(session, extra)
             reports += repo.upsert_climate_reports(
                 session, [r for r in history_reports if r.issued_at <= now]
             )
