@@ -62,6 +62,8 @@ def source_key(column: str) -> str:
 
 def _utc(series: pd.Series, name: str) -> pd.Series:
     """A tz-aware UTC datetime column; naive values are refused (never guess a zone)."""
+    if series.empty:
+        return pd.to_datetime(series, utc=True)
     values = pd.to_datetime(series)
     if values.dt.tz is None:
         raise ModelInputError(f"{name} must be timezone-aware (UTC); got naive datetimes")
@@ -205,7 +207,7 @@ def build_cases(
         raise ModelInputError(f"{exc}; give targets a {STD_OFFSET_COLUMN} column") from None
 
     out = tgt.loc[:, list(TARGET_COLUMNS)].copy()
-    out["doy"] = pd.to_datetime(out["climate_date"]).dt.dayofyear.astype(int)
+    out["doy"] = pd.to_datetime(out["climate_date"]).dt.day_of_year.astype(int)
     out["lead_hours"] = (day_end - out["decided_at"]) / _HOUR
 
     latest = _latest_forecasts(tgt, forecasts)

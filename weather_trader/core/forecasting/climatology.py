@@ -21,7 +21,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import minimize
 
 from weather_trader.core.forecasting.base import ModelInputError, require_columns, to_jsonable
 from weather_trader.core.forecasting.cases import labelled, observed_bounds
@@ -58,25 +57,41 @@ def _ridge_toward(
 def _fit_log_sd(
     h: np.ndarray, resid: np.ndarray, prior: np.ndarray, penalty: np.ndarray
 ) -> np.ndarray:
-    """Gaussian maximum likelihood of log sd = [1, h] @ gamma on residuals, ridge toward prior."""
+    """Gaussian maximum likelihood of log sd = [1, h] @ gamma on residuals, ridge toward prior.
+
+    The negative log likelihood sum(log sd + r^2 / (2 sd^2)) is convex in gamma: damped Newton
+    converges in a few steps.
+    """
     design = np.column_stack([np.ones(len(resid)), h])
-    r2 = resid**2
+    r2 = np.maximum(resid**2, 1e-6)
 
-    def objective(gamma: np.ndarray) -> tuple[float, np.ndarray]:
-        log_sd = np.clip(design @ gamma, MIN_LOG_SD, MAX_LOG_SD)
-        w = r2 * np.exp(-2 * log_sd)
-        # Negative log likelihood (up to constants): log sd + r^2 / (2 sd^2).
-        nll = float(np.sum(log_sd + 0.5 * w))
-        grad = design.T @ (1.0 - w)
-        diff = gamma - prior
-        return nll + float(np.sum(penalty * diff**2)), grad + 2 * penalty * diff
+    def objective(gamma: np.ndarray) -> float:
+        log_sd = design @ gamma
+        return float(
+            np.sum(log_sd + 0.5 * r2 * np.exp(-2 * log_sd)) + penalty @ (gamma - prior) ** 2
+        )
 
-    start = prior.copy()
-    if not np.isfinite(start).all():
-        start = np.zeros(design.shape[1])
-        start[0] = 0.5 * np.log(max(float(np.mean(r2)), 0.25))
-    res = minimize(objective, start, jac=True, method="L-BFGS-B")
-    return res.x
+    gamma = prior.copy()
+    value = objective(gamma)
+    for _ in range(50):
+        w = r2 * np.exp(-2 * (design @ gamma))
+        grad = design.T @ (1.0 - w) + 2 * penalty * (gamma - prior)
+        hess = (design * (2 * w)[:, None]).T @ design + np.diag(2 * penalty)
+        step = np.linalg.lstsq(hess, grad, rcond=None)[0]
+        t = 1.0
+        while t > 1e-4:
+            candidate = gamma - t * step
+            new_value = objective(candidate)
+            if new_value <= value:
+                break
+            t /= 2
+        else:
+            break
+        converged = value - new_value < 1e-10 * max(1.0, abs(value))
+        gamma, value = candidate, new_value
+        if converged:
+            break
+    return np.clip(gamma, -10.0, 10.0)
 
 
 @dataclass
@@ -177,19 +192,25 @@ class Climatology:
         for k in sorted(set(kind)):
             in_kind = kind == k
             cities = sorted(set(city[in_kind]))
-            # Pooled shape: each city its own level, one seasonal shape for all.
-            dummies = (city[in_kind][:, None] == np.array(cities)[None, :]).astype(float)
-            x = np.column_stack([dummies, h_all[in_kind]])
-            beta = np.linalg.lstsq(x, y_all[in_kind], rcond=None)[0]
-            shape = beta[len(cities) :]
-            resid = y_all[in_kind] - x @ beta
-            pooled_log_sd = _fit_log_sd(
-                h_all[in_kind], resid, np.full(p + 1, np.nan), np.zeros(p + 1)
-            )
-            pooled[k] = {"shape": shape, "log_sd": pooled_log_sd}
             # Ridge worth prior_days days: per day, the curvature of the squared error (or of
             # the log-sd likelihood) is E[x^2], 1 for the constant and 1/2 for a harmonic.
             penalty = self.prior_days * np.concatenate([[1.0], np.full(p, 0.5)])
+            # Pooled shape: each city its own level, one seasonal shape for all, itself shrunk
+            # toward no season (what a few weeks of history in one season can justify).
+            dummies = (city[in_kind][:, None] == np.array(cities)[None, :]).astype(float)
+            x = np.column_stack([dummies, h_all[in_kind]])
+            free = np.zeros(len(cities))
+            beta = _ridge_toward(
+                x, y_all[in_kind], np.zeros(x.shape[1]), np.concatenate([free, penalty[1:]])
+            )
+            shape = beta[len(cities) :]
+            resid = y_all[in_kind] - x @ beta
+            no_season = np.zeros(p + 1)
+            no_season[0] = 0.5 * np.log(max(float(np.mean(resid**2)), 0.25))
+            pooled_log_sd = _fit_log_sd(
+                h_all[in_kind], resid, no_season, np.concatenate([[0.0], penalty[1:]])
+            )
+            pooled[k] = {"shape": shape, "log_sd": pooled_log_sd}
             for c in cities:
                 rows = in_kind & (city == c)
                 design = np.column_stack([np.ones(rows.sum()), h_all[rows]])
