@@ -59,6 +59,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import io
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -70,6 +71,16 @@ import pandas as pd
 
 from weather_trader.core.cities import CITIES, get_city
 from weather_trader.core.climate_day import climate_day_window
+from weather_trader.sources.errors import WeatherSourceError
+from weather_trader.sources.kalshi.errors import KalshiError
+from weather_trader.sources.kalshi.history import (
+    KalshiHistory,
+    already_written,
+    write_import_files,
+)
+from weather_trader.sources.kalshi.rest import KalshiClient
+from weather_trader.sources.kalshi.urls import PROD_BASE_URL
+from weather_trader.sources.visual_crossing import VisualCrossingClient
 
 FORECAST_COLUMNS: tuple[str, ...] = (
     "city", "kind", "source", "model", "member", "issued_at", "climate_date", "value_f",
@@ -588,12 +599,84 @@ def add_convert_arguments(history_subparsers: Any) -> None:
     dev.add_argument("--shared", type=Path, default=Path("../shared/realdata"),
                      help="the real-data folder (default ../shared/realdata)")  # fmt: skip
     dev.add_argument("--out", required=True, type=Path, help="output directory")
+    _add_live_arguments(kinds)
+
+
+def _add_live_arguments(kinds: Any) -> None:
+    """``kalshi-api`` and ``visual-crossing-api``: the live services into import files."""
+    kalshi = kinds.add_parser(
+        "kalshi-api",
+        help="fetch settled events and their trades from Kalshi into import files",
+        description="Fetch each series' settled events (markets nested) and every trade into "
+        "OUT/events/*.json and OUT/trades/*.json (public data, no key); a rerun skips events "
+        "already written. Then `history import --events OUT/events --trades OUT/trades`.",
+    )
+    kalshi.add_argument("--series", nargs="+", required=True, help="e.g. KXHIGHCHI KXHIGHNY")
+    kalshi.add_argument("--from", dest="start", type=date.fromisoformat, help="first climate day")
+    kalshi.add_argument("--to", dest="end", type=date.fromisoformat, help="last climate day")
+    kalshi.add_argument(
+        "--api-url", help=f"REST base (default KALSHI_API_URL, else {PROD_BASE_URL})"
+    )
+    kalshi.add_argument("--no-trades", action="store_true", help="events only")
+    kalshi.add_argument("--out", required=True, type=Path, help="output directory")
+    vc = kinds.add_parser(
+        "visual-crossing-api",
+        help="fetch Visual Crossing historical forecasts (VISUAL_CROSSING_API_KEY) into a CSV",
+        description="One Timeline request per basis date (forecastBasisDate), leads 0-6, as "
+        "models timeline and timeline-hourly; issued_at = end of the basis date (LST).",
+    )
+    vc.add_argument("--city", required=True, help="our city code")
+    vc.add_argument("--from", dest="start", type=date.fromisoformat, required=True)
+    vc.add_argument("--to", dest="end", type=date.fromisoformat, required=True)
+    vc.add_argument("--out", required=True, type=Path, help="output CSV (.csv or .csv.gz)")
+
+
+def _run_kalshi_api(settings: Any, args: argparse.Namespace) -> int:
+    url = args.api_url or getattr(settings, "kalshi_api_url", None) or PROD_BASE_URL
+    events = trades = 0
+    with KalshiClient(url) as client:
+        history = KalshiHistory(client)
+        for series in args.series:
+            for found in history.backfill(
+                series, args.start, args.end, with_trades=not args.no_trades,
+                skip=already_written(args.out),
+            ):  # fmt: skip
+                write_import_files(found, args.out)
+                events, trades = events + 1, trades + len(found.trades)
+    print(f"wrote {events} events and {trades} trades to {args.out}")
+    return 0
+
+
+def _run_visual_crossing_api(settings: Any, args: argparse.Namespace) -> int:
+    key = getattr(settings, "visual_crossing_api_key", None)
+    user_agent = getattr(settings, "user_agent", "")
+    if key is None or not user_agent.strip():
+        raise ConvertError(
+            "set VISUAL_CROSSING_API_KEY and WEATHER_TRADER_USER_AGENT (app and contact)"
+        )
+    city = resolve_city(args.city)
+    client = VisualCrossingClient(key.get_secret_value(), user_agent)
+    try:
+        points = client.history(city, args.start, args.end)
+    finally:
+        client.close()
+    frame = pd.DataFrame(
+        [{c: getattr(p, c) for c in FORECAST_COLUMNS} for p in points], columns=FORECAST_COLUMNS
+    )
+    frame["member"] = frame["member"].astype("Int64")
+    frame["issued_at"] = pd.to_datetime(frame["issued_at"], utc=True)
+    write_csv(frame, args.out)
+    print(f"{args.out}: {len(frame)} rows")
+    return 0
 
 
 def run_convert(settings: Any, args: argparse.Namespace) -> int:
-    """Run ``history convert``; 0 on success, 1 with a message on bad input."""
-    del settings  # conversion reads files only
+    """Run ``history convert``; 0 on success, 1 with a message on bad input or a failed fetch."""
     try:
+        if args.convert_kind == "kalshi-api":
+            return _run_kalshi_api(settings, args)
+        if args.convert_kind == "visual-crossing-api":
+            return _run_visual_crossing_api(settings, args)
         if args.convert_kind == "dev-set":
             if not args.shared.is_dir():
                 raise ConvertError(f"{args.shared}: no such directory (pass --shared)")
@@ -605,6 +688,6 @@ def run_convert(settings: Any, args: argparse.Namespace) -> int:
         write_csv(converted.frame, args.out)
         print(f"{args.out}: {converted.summary()}")
         return 0
-    except ConvertError as exc:
-        print(f"error: {exc}")
+    except (ConvertError, KalshiError, WeatherSourceError, OSError) as exc:
+        print(f"history convert: {exc}", file=sys.stderr)
         return 1
