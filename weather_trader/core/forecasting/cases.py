@@ -104,7 +104,7 @@ def _latest_forecasts(targets: pd.DataFrame, forecasts: pd.DataFrame) -> pd.Data
     grouped = joined.groupby(["row", "key"], sort=False)
     out = grouped.agg(
         value=("value_f", "mean"),
-        sd=("value_f", lambda v: float(np.std(v, ddof=1)) if len(v) > 1 else np.nan),
+        sd=("value_f", "std"),  # sample std of the members; NaN for a single value
         issued_at=("issued_at", "first"),
         decided_at=("decided_at", "first"),
     ).reset_index()

@@ -155,3 +155,42 @@ def test_a_city_outside_the_registry_works_with_its_offset() -> None:
     fcs = FCS.assign(city="XYZ")
     cases = build_cases(tgt, fcs, NONE)
     assert cases.loc[0, "lead_hours"] == 32.0 and cases.loc[0, "fc_n"] == 2
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_random_archives_changed_after_each_decision_give_the_same_cases(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n = 300
+    fcs = pd.DataFrame(
+        {
+            "city": rng.choice(["CHI", "NYC"], n),
+            "kind": rng.choice(["high", "low"], n),
+            "source": rng.choice(["s1", "s2", "s3"], n),
+            "model": "m",
+            "member": pd.array(rng.choice([1, 2, 3], n), dtype="Int64"),
+            "issued_at": ts("2025-01-01") + pd.to_timedelta(rng.integers(0, 48 * 60, n), "min"),
+            "climate_date": DAY,
+            "value_f": rng.normal(30, 5, n),
+        }
+    )
+    decided = ts("2025-01-01") + pd.to_timedelta(rng.integers(0, 48 * 60, 6), "min")
+    tgt = pd.DataFrame(
+        {"city": rng.choice(["CHI", "NYC"], 6), "kind": rng.choice(["high", "low"], 6),
+         "climate_date": DAY, "decided_at": decided}
+    )  # fmt: skip
+    earliest = tgt["decided_at"].min()
+    reps = reports(("CHI", "high", 31, True, "2025-01-03 13:00"))
+    base = build_cases(tgt, fcs, reps)
+    later = fcs["issued_at"] > earliest
+    # Only what no target could see changes: values issued after every target's decision.
+    after_all = fcs["issued_at"] > tgt["decided_at"].max()
+    changed = fcs.copy()
+    changed.loc[after_all, "value_f"] += 100.0
+    pd.testing.assert_frame_equal(base, build_cases(tgt, changed, reps))
+    pd.testing.assert_frame_equal(base, build_cases(tgt, fcs[~after_all], reps))
+    # Per target: dropping what came after its own decision leaves its row unchanged.
+    for i, row in tgt.iterrows():
+        own = build_cases(tgt.iloc[[i]], fcs[fcs["issued_at"] <= row["decided_at"]], reps)
+        full = build_cases(tgt.iloc[[i]], fcs, reps)
+        pd.testing.assert_frame_equal(own, full)
+    assert later.any()
