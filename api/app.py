@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from api import queries
+from api.cockpit import install_auth, install_request_context
 from api.deps import get_engine, get_metrics, get_settings
 from api.metrics import DomainSnapshot, MetricsMiddleware, SidecarMetrics
 from api.outbox import OutboxHub
@@ -96,7 +97,9 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.state.engine = None
     app.state.hub = None
     app.state.metrics = SidecarMetrics(partial(_domain_snapshot, app))
+    install_auth(app)  # the login gate, inside the metrics: refusals are counted too
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    install_request_context(app)  # outermost: request id, log line, headers, 500s
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for module in (health, overview, live, metrics, pages):
         app.include_router(module.router)

@@ -6,12 +6,17 @@ from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
 
-from pydantic import Field, ValidationError
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from weather_trader.core.operator_settings import OperatorSettings
 from weather_trader.settings import EnvSettings, Settings, env
+
+
+def _operator_defaults() -> OperatorSettings:
+    return OperatorSettings.defaults_from(Settings.from_env())
 
 
 class ApiSettingsError(ValueError):
@@ -34,6 +39,15 @@ class ApiSettings(EnvSettings):
         ws_hello_timeout: Seconds to wait for a first ``{"last_event_id": N}`` message when the
             client did not pass ``?last_event_id=``; without one the feed starts at the head.
         recent_decisions: How many latest decisions the overview shows.
+        session_hours: How long a login lasts.
+        login_max_failures: Failed logins per username and address before 429.
+        login_window_seconds: The window those failures are counted over (and the lock-out).
+        trust_forwarded_proto: Believe ``X-Forwarded-Proto`` (only behind a TLS proxy you run)
+            when deciding whether the session cookie is ``Secure``.
+        metrics_token: Bearer token ``/metrics`` requires; mandatory when serving beyond
+            loopback.
+        notify_interval: Seconds between two reads of the outbox by the notifier.
+        operator_defaults: The operator settings' defaults (the environment's trading values).
     """
 
     # The project-wide fields have no variable of their own: the prefix keeps the environment
@@ -50,6 +64,13 @@ class ApiSettings(EnvSettings):
     ws_queue_size: int = env("WEATHER_TRADER_API_WS_QUEUE_SIZE", 1000, ge=1)
     ws_hello_timeout: float = env("WEATHER_TRADER_API_WS_HELLO_TIMEOUT", 0.5, ge=0)
     recent_decisions: int = env("WEATHER_TRADER_API_RECENT_DECISIONS", 20, ge=1, le=500)
+    session_hours: float = env("WEATHER_TRADER_API_SESSION_HOURS", 12.0, gt=0, le=24 * 30)
+    login_max_failures: int = env("WEATHER_TRADER_API_LOGIN_MAX_FAILURES", 5, ge=1, le=1000)
+    login_window_seconds: float = env("WEATHER_TRADER_API_LOGIN_WINDOW_SECONDS", 900.0, gt=0)
+    trust_forwarded_proto: bool = env("WEATHER_TRADER_API_TRUST_FORWARDED_PROTO", False)
+    metrics_token: SecretStr | None = env("WEATHER_TRADER_API_METRICS_TOKEN", None, min_length=16)
+    notify_interval: float = env("WEATHER_TRADER_API_NOTIFY_INTERVAL", 5.0, gt=0, le=3600)
+    operator_defaults: OperatorSettings = Field(default_factory=_operator_defaults)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ApiSettings:
@@ -69,6 +90,7 @@ class ApiSettings(EnvSettings):
                 home=project.home,
                 bankroll=project.bankroll,
                 daily_loss_limit=project.daily_loss_limit,
+                operator_defaults=OperatorSettings.defaults_from(project),
                 **cls.values_from(environ),
             )
         except ValidationError as exc:

@@ -434,3 +434,60 @@ class ModelVersionRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     params: Mapped[dict[str, Any]] = mapped_column(JSON)
     metrics: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+# -- the cockpit: users, sessions, the settings audit, encrypted secrets (migration 0006) --------
+
+
+class UserRow(Base):
+    """A person who may log in to the sidecar; the password is kept as an argon2 hash."""
+
+    __tablename__ = "users"
+
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class UserSessionRow(Base):
+    """A logged-in browser: the SHA-256 of its cookie token (never the token) and its CSRF token."""
+
+    __tablename__ = "user_sessions"
+    __table_args__ = (Index("ix_user_sessions_username", "username"),)
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    username: Mapped[str] = mapped_column(
+        String(64), ForeignKey("users.username", ondelete="CASCADE")
+    )
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SettingsAuditRow(Base):
+    """One change of one operator setting: who, when, the old and the new value (JSON)."""
+
+    __tablename__ = "settings_audit"
+    __table_args__ = (Index("ix_settings_audit_changed_at", "changed_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    username: Mapped[str] = mapped_column(String(64))
+    field: Mapped[str] = mapped_column(String(128))
+    old_value: Mapped[Any] = mapped_column(JSON, nullable=True)
+    new_value: Mapped[Any] = mapped_column(JSON, nullable=True)
+
+
+class SecretRow(Base):
+    """A secret encrypted with AES-256-GCM (the Kalshi private key); never stored in clear."""
+
+    __tablename__ = "secrets"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(255))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    nonce: Mapped[bytes] = mapped_column(LargeBinary)
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    master_key_id: Mapped[str] = mapped_column(String(16))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_by: Mapped[str] = mapped_column(String(64))

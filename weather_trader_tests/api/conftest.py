@@ -23,8 +23,9 @@ with warnings.catch_warnings():
     from starlette.testclient import WebSocketTestSession
 
 from api import ApiSettings, create_app
+from weather_trader.core.passwords import hash_password
 from weather_trader.core.records import Fill, ForecastPoint, OrderRequest
-from weather_trader.store import repo
+from weather_trader.store import repo, repo_users
 from weather_trader.store.db import make_engine, migrate, session_scope
 
 DAY = date(2026, 1, 15)
@@ -68,11 +69,46 @@ def make_settings(database_url: str, tmp_path: Path) -> SettingsFactory:
     return build
 
 
+TEST_USER = "tester"
+TEST_PASSWORD = "correct horse battery staple"
+
+
+def add_user(database_url: str, username: str = TEST_USER, password: str = TEST_PASSWORD) -> None:
+    """Create a sidecar user in the test database."""
+    eng = make_engine(database_url)
+    try:
+        with session_scope(eng) as session:
+            repo_users.add_user(session, username, hash_password(password), datetime.now(UTC))
+    finally:
+        eng.dispose()
+
+
+def login(test_client: TestClient, username: str = TEST_USER, password: str = TEST_PASSWORD) -> str:
+    """Log ``test_client`` in (its cookie jar keeps the session); send the CSRF token from now
+    on with every request; return the token."""
+    response = test_client.post(
+        "/api/auth/login", json={"username": username, "password": password}
+    )
+    assert response.status_code == 200, response.text
+    token: str = response.json()["csrf_token"]
+    test_client.headers["X-CSRF-Token"] = token
+    return token
+
+
 @pytest.fixture
-def client(make_settings: SettingsFactory) -> Iterator[TestClient]:
-    """A started sidecar (lifespan running) on the test database."""
+def anon_client(make_settings: SettingsFactory, database_url: str) -> Iterator[TestClient]:
+    """A started sidecar whose client is not logged in (the user ``tester`` exists)."""
+    add_user(database_url)
     with TestClient(create_app(make_settings())) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def client(anon_client: TestClient) -> TestClient:
+    """A started sidecar (lifespan running) on the test database, logged in as ``tester``,
+    sending the session's CSRF token with every request."""
+    login(anon_client)
+    return anon_client
 
 
 def append_events(engine: Engine, n: int, topic: str = "decision") -> list[int]:

@@ -14,7 +14,9 @@ from api.routes.live import CLOSE_SLOW_CONSUMER
 from weather_trader_tests.api.conftest import (
     SettingsFactory,
     TestClient,
+    add_user,
     append_events,
+    login,
     receive_event,
     wait_for,
 )
@@ -91,10 +93,12 @@ def test_invalid_last_event_id_is_rejected(client: TestClient) -> None:
 
 
 def test_slow_client_is_disconnected_and_loses_nothing_on_resume(
-    make_settings: SettingsFactory, engine: Engine
+    make_settings: SettingsFactory, engine: Engine, database_url: str
 ) -> None:
+    add_user(database_url)
     app = create_app(make_settings(ws_queue_size=3))
     with TestClient(app) as client:
+        login(client)
         received: list[int] = []
         with client.websocket_connect("/ws?last_event_id=0") as ws:
             _subscribed(client)
@@ -128,18 +132,18 @@ def test_tailer_publishes_to_every_client(client: TestClient, engine: Engine) ->
 
 
 def test_resume_from_before_the_tailer_started_reads_the_table_in_pages(
-    make_settings: SettingsFactory, engine: Engine
+    make_settings: SettingsFactory, engine: Engine, database_url: str
 ) -> None:
     ids = append_events(engine, 1100)  # before start: the hub's memory does not reach back
+    add_user(database_url)
 
-    with (
-        TestClient(create_app(make_settings())) as client,
-        client.websocket_connect("/ws?last_event_id=7") as ws,
-    ):
-        backlog = [receive_event(ws)["id"] for _ in ids[7:]]
-        _subscribed(client)
-        live = append_events(engine, 2)
-        following = [receive_event(ws)["id"] for _ in live]
+    with TestClient(create_app(make_settings())) as client:
+        login(client)
+        with client.websocket_connect("/ws?last_event_id=7") as ws:
+            backlog = [receive_event(ws)["id"] for _ in ids[7:]]
+            _subscribed(client)
+            live = append_events(engine, 2)
+            following = [receive_event(ws)["id"] for _ in live]
 
     assert backlog == ids[7:]
     assert following == live

@@ -13,6 +13,7 @@ pytest 9, hence the engine.)
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -21,16 +22,30 @@ from schemathesis.engine import Status, events, from_schema
 from schemathesis.python import asgi
 
 from api import create_app
-from weather_trader_tests.api.conftest import SettingsFactory
+from api.security import SESSION_COOKIE, authenticate
+from weather_trader.store.db import make_engine
+from weather_trader_tests.api.conftest import TEST_PASSWORD, TEST_USER, SettingsFactory, add_user
 
 MAX_EXAMPLES = 30
 """Generated cases per operation: the whole run takes a few seconds."""
 
 
 @pytest.fixture
-def sidecar_schema(make_settings: SettingsFactory, seeded: dict[str, Any]) -> Iterator[Any]:
+def sidecar_schema(
+    make_settings: SettingsFactory, seeded: dict[str, Any], database_url: str
+) -> Iterator[Any]:
     """The sidecar's OpenAPI schema, loaded from a started app on the seeded database."""
-    schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(make_settings()))
+    add_user(database_url)
+    engine = make_engine(database_url)
+    session = authenticate(engine, TEST_USER, TEST_PASSWORD, timedelta(hours=1))
+    engine.dispose()
+    assert session is not None
+    auth = {"Cookie": f"{SESSION_COOKIE}={session.token}", "X-CSRF-Token": session.csrf_token}
+    schema = schemathesis.openapi.from_asgi(
+        "/openapi.json", create_app(make_settings()), headers=auth
+    )
+    schema.config.update(headers=auth)
+    schema = schema.exclude(path="/api/auth/logout")  # would end the session mid-run
     schema.config.generation.update(max_examples=MAX_EXAMPLES, deterministic=True, database="none")
     try:
         yield schema
@@ -64,7 +79,7 @@ def test_no_request_gets_a_server_error(sidecar_schema: Any) -> None:
             stop_reason = event.stop_reason
 
     assert stop_reason == "completed" and not errors
-    assert [r for r in responses if r[2] >= 500] == []
-    assert failed_checks == []
+    assert [r for r in responses if r[2] >= 500] == [], [r for r in responses if r[2] >= 500]
+    assert failed_checks == [], failed_checks
     tested = {(method, label) for method, label, status in responses if status == 200}
     assert tested >= {("GET", "GET /health"), ("GET", "GET /api/overview"), ("GET", "GET /metrics")}

@@ -10,7 +10,8 @@ from fastapi import FastAPI
 
 from api import server
 from api.app import create_app
-from weather_trader_tests.api.conftest import SettingsFactory, TestClient
+from weather_trader.store.db import migrate
+from weather_trader_tests.api.conftest import SettingsFactory, TestClient, add_user, login
 
 
 def test_serve_runs_uvicorn_on_the_app(
@@ -31,8 +32,13 @@ def test_create_app_reads_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_p
     monkeypatch.setenv("WEATHER_TRADER_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("WEATHER_TRADER_BANKROLL", "321")
 
+    (tmp_path / "home").mkdir()
+    database_url = f"sqlite:///{tmp_path / 'home' / 'weather_trader.db'}"
+    migrate(database_url)
+    add_user(database_url)
     with TestClient(create_app()) as client:
         assert client.get("/health").json()["database"] == "ok"
+        login(client)
         assert client.get("/api/overview").json()["bankroll"] == "321.0000"
     assert (tmp_path / "home" / "weather_trader.db").exists()
 
