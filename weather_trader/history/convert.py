@@ -354,9 +354,11 @@ def noaa_guidance(path: Path, city: str = "CHI") -> Converted:
 def _report_frame(
     city_codes: pd.Series, kind: str, days: pd.Series, values: pd.Series
 ) -> pd.DataFrame:
-    pairs = list(zip(city_codes, days, strict=True))
-    known = {pair: report_known_at(*pair) for pair in set(pairs)}
-    issued = pd.to_datetime([known[pair] for pair in pairs], utc=True)
+    # report_known_at, vectorised: the next day at REPORT_KNOWN_HOUR_LOCAL_STD, local standard.
+    offsets = city_codes.map(lambda c: get_city(c).std_utc_offset_hours).astype("int64")
+    next_day = pd.to_datetime(days.astype(str), format="%Y-%m-%d") + pd.Timedelta(days=1)
+    hours = pd.to_timedelta(REPORT_KNOWN_HOUR_LOCAL_STD - offsets, unit="h")
+    issued = (next_day + hours.to_numpy()).dt.tz_localize(UTC)
     return pd.DataFrame(
         {
             "city": city_codes.to_numpy(),
@@ -451,10 +453,11 @@ def _dedupe(path: Path, frame: pd.DataFrame, key: list[str]) -> pd.DataFrame:
 def to_csv_text(frame: pd.DataFrame) -> str:
     """``frame`` (forecast or report columns) as import CSV: ISO 8601 UTC instants, ``true``."""
     out = frame.copy()
-    out["issued_at"] = out["issued_at"].map(lambda t: t.isoformat())
-    out["climate_date"] = out["climate_date"].map(lambda d: d.isoformat())
+    issued = pd.to_datetime(out["issued_at"], utc=True)
+    out["issued_at"] = issued.dt.strftime("%Y-%m-%dT%H:%M:%S+00:00")
+    out["climate_date"] = out["climate_date"].astype(str)
     if "final" in out:
-        out["final"] = out["final"].map(lambda f: "true" if f else "false")
+        out["final"] = np.where(out["final"].astype(bool), "true", "false")
     if "member" in out:
         out["member"] = out["member"].astype("string").fillna("")
     buffer = io.StringIO()
@@ -467,7 +470,7 @@ def write_csv(frame: pd.DataFrame, out: Path) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     data = to_csv_text(frame).encode()
     if out.suffix == ".gz":
-        data = gzip.compress(data, mtime=0)
+        data = gzip.compress(data, compresslevel=5, mtime=0)
     partial = out.with_name(out.name + ".partial")
     partial.write_bytes(data)
     partial.replace(out)
