@@ -204,6 +204,8 @@ class _KindFit:
     theta: np.ndarray
     n_train: int
     crps_normal_in_sample: float
+    converged: bool = True
+    iterations: int = 0
 
 
 @dataclass
@@ -266,6 +268,8 @@ class FittedEmos:
                 "log_var_coefficients": dict(zip(d.var_names(), gamma.tolist(), strict=True)),
                 "spread_coefficient": float(np.exp(fit.theta[-1])),
                 "crps_normal_in_sample": fit.crps_normal_in_sample,
+                "converged": fit.converged,
+                "iterations": fit.iterations,
             }
         return to_jsonable(
             {
@@ -433,6 +437,8 @@ class Emos:
             theta=theta,
             n_train=n,
             crps_normal_in_sample=float(np.mean(score)),
+            converged=bool(res.success),
+            iterations=int(res.nit),
         )
 
     def _prior_cases(self, column: str) -> float:

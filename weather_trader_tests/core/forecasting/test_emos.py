@@ -190,6 +190,7 @@ def test_pickles_and_reports_jsonable_metadata(cases: pd.DataFrame, fitted) -> N
     assert meta["name"] == "emos" and meta["n_train"] == int((cases["climate_date"] < SPLIT).sum())
     assert meta["crps_in_sample"] < meta["crps_fc_mean_in_sample"]
     assert set(meta["kinds"]["high"]["sources"]) == {"a/x", "b/y"}
+    assert meta["kinds"]["high"]["converged"] is True
 
 
 def test_too_few_cases_is_a_clear_error(cases: pd.DataFrame) -> None:
