@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,7 @@ from weather_trader.sources.kalshi.history import (
     already_written,
     write_import_files,
 )
+from weather_trader_tests.shared_data import require_realdata
 from weather_trader_tests.sources.kalshi.rest_support import BASE, make, market_json, url
 
 EVENT_A = "KXHIGHCHI-25JAN10"
@@ -196,3 +199,24 @@ def test_files_round_trip_through_the_importer(httpx_mock: HTTPXMock, tmp_path: 
     httpx_mock.add_response(url=url("/events"), json={"events": [event(EVENT_A, [market])]})
     assert list(history.backfill("KXHIGHCHI", skip=already_written(tmp_path))) == []
     assert BASE in str(httpx_mock.get_requests()[-1].url)
+
+
+def test_recorded_events_survive_the_round_trip(httpx_mock: HTTPXMock, tmp_path: Path) -> None:
+    """Real recorded events (legacy cents) served as an /events page, written, re-imported."""
+    importers = pytest.importorskip("weather_trader.history.importers")
+    folder = require_realdata("kalshi", "cpratim", "events", "kxhighchi")
+    files = sorted(folder.glob("2024-08-1*.json"))[:3]
+    recorded = [json.loads(p.read_text()) for p in files]
+    page = [{**r["event"], "markets": r["markets"]} for r in recorded]
+    httpx_mock.add_response(url=url("/events"), json={"events": page, "cursor": ""})
+    history = KalshiHistory(make())
+    for found in history.backfill("KXHIGHCHI", with_trades=False):
+        write_import_files(found, tmp_path)
+    for source in files:
+        original = importers.read_events(source)
+        ticker = json.loads(source.read_text())["event"]["event_ticker"]
+        again = importers.read_events(tmp_path / "events" / f"{ticker}.json")
+        assert not original.issues and not again.issues
+        strip = [dataclasses.replace(r, where="") for r in original.records]
+        assert [dataclasses.replace(r, where="") for r in again.records] == strip
+        assert len(strip) >= 6
