@@ -7,6 +7,7 @@ from typing import Any
 
 import dagster as dg
 import httpx
+import pytest
 from sqlalchemy import select
 
 from weather_trader.defs.resources import (
@@ -14,6 +15,7 @@ from weather_trader.defs.resources import (
     DatabaseResource,
     LiveWeatherResource,
     SimWeatherResource,
+    build_resources,
 )
 from weather_trader.defs.weather.assets import weather_archive
 from weather_trader.settings import Settings
@@ -78,3 +80,14 @@ def test_providers_only_with_a_key() -> None:
     assert LiveWeatherResource(user_agent=UA).history_providers() == []
     [vc] = LiveWeatherResource(user_agent=UA, visual_crossing_api_key="s3cret").history_providers()
     assert isinstance(vc, VisualCrossingClient) and "s3cret" not in repr(vc)
+
+
+def test_the_key_is_bound_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VISUAL_CROSSING_API_KEY", "s3cret")
+    settings = Settings.from_env({"WEATHER_TRADER_MODE": "paper", "WEATHER_TRADER_USER_AGENT": UA})
+    weather = build_resources(settings)["weather"]
+    assert isinstance(weather, LiveWeatherResource)
+    assert isinstance(weather.visual_crossing_api_key, dg.EnvVar)  # not the value itself
+    assert "s3cret" not in repr(weather)
+    sim = build_resources(Settings.from_env({"WEATHER_TRADER_MODE": "sim"}))["weather"]
+    assert isinstance(sim, SimWeatherResource) and sim.history_providers() == []
