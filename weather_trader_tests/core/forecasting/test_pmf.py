@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.stats import norm
 
 from weather_trader.core.brackets import Bracket, standard_event_brackets
@@ -155,3 +157,21 @@ def test_bounds_truncate_renormalise_and_fall_back_to_the_nearest_possible_value
     assert np.isnan(apply_bounds(nan_pmf(1), floor=70.0)).all()
     with pytest.raises(PmfError, match="floor above its cap"):
         apply_bounds(pmf[:1], floor=80.0, cap=60.0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    mu=st.floats(-60, 130),
+    sigma=st.floats(0.01, 25),
+    center=st.integers(-50, 120),
+    width=st.integers(1, 4),
+    inner=st.integers(0, 8),
+)
+def test_any_event_of_any_normal_sums_to_one(
+    mu: float, sigma: float, center: int, width: int, inner: int
+) -> None:
+    probs = bracket_probs(
+        pmf_from_normal(mu, sigma)[0], standard_event_brackets(center, width, inner)
+    )
+    assert (probs >= 0).all()
+    assert probs.sum() == pytest.approx(1.0, abs=1e-9)
