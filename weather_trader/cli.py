@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from weather_trader import cli_evaluate
+from weather_trader import cli_evaluate, cli_history
 from weather_trader.settings import Settings, SettingsError
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -52,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         "--out", type=Path, default=None, help="private key file (default in the exchange home)"
     )
     cli_evaluate.add_arguments(commands)
+    cli_history.add_arguments(commands)
     args = parser.parse_args(argv)
 
     try:
@@ -67,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
         return _dev(settings)
     if args.command == "evaluate":
         return cli_evaluate.run(settings, args)
+    if args.command == "history":
+        return cli_history.run(settings, args)
     if args.command == "exchange":
         return _exchange(settings, args)
     if args.command == "feed":
