@@ -11,6 +11,7 @@ the re-import inserts nothing, and prints the archive's row counts.
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import sys
 import tempfile
@@ -84,13 +85,19 @@ def main() -> int:
                 for issue in result.issues[:20]:
                     print(issue)
                 return 1
-            print(f"{attempt}: {result.seconds:.1f} s wall")
+            phases = ", ".join(
+                f"{name} {wall:.1f} s wall / {cpu:.1f} s CPU"
+                for name, (wall, cpu) in result.phases.items()
+            )
+            print(f"{attempt}: {result.seconds:.1f} s wall ({phases})")
             print(_totals(result))
         with engine.connect() as conn:
             for model in (MarketRow, MarketTradeRow, ForecastRow, ClimateReportRow):
                 n = conn.execute(select(func.count()).select_from(model)).scalar_one()
                 print(f"  table {model.__tablename__:<16} {n:>8} rows")
         engine.dispose()
+    print(f"load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())} "
+          f"on {os.cpu_count()} CPUs (other work on the machine inflates wall time)")  # fmt: skip
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory (max RSS): {peak_mb:.0f} MB")
     return 0
