@@ -59,40 +59,39 @@ def bracket_prices(
     out = np.full(len(requests), np.nan)
     if not len(requests) or not len(trades):
         return out
-    tape = pd.DataFrame(
-        {
-            "ticker": trades["ticker"].to_numpy(),
-            "t": _ns(trades["traded_at"], "trades.traded_at"),
-            "price": trades["yes_price"].to_numpy(dtype=float),
-            "count": trades["count"].to_numpy(dtype=float),
-        }
-    ).sort_values(["ticker", "t"], kind="mergesort")
-    asked = pd.DataFrame(
-        {
-            "ticker": requests["ticker"].to_numpy(),
-            "t": _ns(requests["at"], "requests.at"),
-            "row": np.arange(len(requests)),
-        }
-    )
+    tape_tickers = trades["ticker"].astype(str).to_numpy()
+    tickers, tape_code = np.unique(tape_tickers, return_inverse=True)
+    tape_t = _ns(trades["traded_at"], "trades.traded_at")
+    order = np.lexsort((tape_t, tape_code))  # by ticker, then time
+    tape_code, tape_t = tape_code[order], tape_t[order]
+    price = trades["yes_price"].to_numpy(dtype=float)[order]
+    count = trades["count"].to_numpy(dtype=float)[order]
+    bounds = np.searchsorted(tape_code, np.arange(len(tickers) + 1), side="left")
+
+    asked_t = _ns(requests["at"], "requests.at")
+    asked_tickers = requests["ticker"].astype(str).to_numpy()
+    code = np.minimum(np.searchsorted(tickers, asked_tickers), len(tickers) - 1)
+    rows_traded = np.flatnonzero(tickers[code] == asked_tickers)
+    rows_traded = rows_traded[np.argsort(code[rows_traded], kind="stable")]
+    codes = code[rows_traded]
+    splits = np.flatnonzero(np.diff(codes)) + 1
     window_ns = int(window.total_seconds() * 1e9)
-    asked_by_ticker = dict(tuple(asked.groupby("ticker", sort=False)))
-    for ticker, tape_rows in tape.groupby("ticker", sort=False):
-        wanted = asked_by_ticker.get(ticker)
-        if wanted is None:
+    for rows in np.split(rows_traded, splits):
+        if not len(rows):
             continue
-        times = tape_rows["t"].to_numpy()
-        price = tape_rows["price"].to_numpy()
-        count = tape_rows["count"].to_numpy()
-        cum_count = np.concatenate(([0.0], np.cumsum(count)))
-        cum_value = np.concatenate(([0.0], np.cumsum(price * count)))
-        at = wanted["t"].to_numpy()
+        lo, hi = bounds[code[rows[0]]], bounds[code[rows[0]] + 1]
+        # Sums restart per ticker: one market's price never depends on another's tape.
+        times, p, n = tape_t[lo:hi], price[lo:hi], count[lo:hi]
+        cum_count = np.concatenate(([0.0], np.cumsum(n)))
+        cum_value = np.concatenate(([0.0], np.cumsum(p * n)))
+        at = asked_t[rows]
         end = np.searchsorted(times, at, side="left")  # trades strictly before the instant
         start = np.searchsorted(times, at - window_ns, side="left")
         volume = cum_count[end] - cum_count[start]
-        last = np.where(end > 0, price[np.maximum(end - 1, 0)], np.nan)
+        last = np.where(end > 0, p[np.maximum(end - 1, 0)], np.nan)
         with np.errstate(invalid="ignore", divide="ignore"):
             vwap = (cum_value[end] - cum_value[start]) / volume
-        out[wanted["row"].to_numpy()] = np.where(volume > 0, vwap, last)
+        out[rows] = np.where(volume > 0, vwap, last)
     return out
 
 

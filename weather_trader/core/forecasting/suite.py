@@ -126,14 +126,29 @@ def rescale_pmf(
         return out / total
 
 
+def _case_index(frame: pd.DataFrame) -> pd.MultiIndex:
+    return pd.MultiIndex.from_arrays(
+        [
+            frame["city"].astype(str).to_numpy(),
+            frame["kind"].astype(str).to_numpy(),
+            pd.to_datetime(frame["climate_date"]).to_numpy(dtype="datetime64[ns]"),
+            pd.to_datetime(frame["decided_at"], utc=True).dt.tz_localize(None).to_numpy(),
+        ]
+    )
+
+
 def match_cases(cases: pd.DataFrame, brackets: pd.DataFrame) -> np.ndarray:
-    """Row in ``cases`` of each bracket's (city, kind, climate_date, decided_at); -1 if none."""
-    left = cases.loc[:, CASE_KEY].assign(_row=np.arange(len(cases)))
-    left["decided_at"] = pd.to_datetime(left["decided_at"], utc=True)
-    right = brackets.loc[:, CASE_KEY].copy()
-    right["decided_at"] = pd.to_datetime(right["decided_at"], utc=True)
-    merged = right.merge(left, on=CASE_KEY, how="left", validate="many_to_one")
-    return merged["_row"].fillna(-1).to_numpy(dtype=int)
+    """Row in ``cases`` of each bracket's (city, kind, climate_date, decided_at); -1 if none.
+
+    Raises:
+        ModelInputError: If ``cases`` holds a key twice.
+    """
+    index = _case_index(cases)
+    if not index.is_unique:
+        raise ModelInputError("cases hold the same (city, kind, climate_date, decided_at) twice")
+    if not len(brackets):
+        return np.empty(0, dtype=int)
+    return index.get_indexer(_case_index(brackets))
 
 
 def bracket_outcomes(truth: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
@@ -264,12 +279,16 @@ class ModelSuite:
         baselines: Factory of evaluation-only baselines (fitted and predicted, never stacked).
         min_train: Fewest labelled known cases a component is fitted on (else it is absent).
         cv_folds: Expanding-window blocks for out-of-sample pmfs when no history is given.
+        max_train_days: Components train on climate days at most this old at the fit (a
+            fixed window: ten years of station history is plenty for a day-of-year normal
+            and keeps weekly refits fast); None for all.
     """
 
     components: Callable[[], Sequence[ForecastModel]] = default_components
     baselines: Callable[[], Sequence[ForecastModel]] = default_baselines
     min_train: int = 30
     cv_folds: int = 4
+    max_train_days: int | None = 3650
 
     def fit(
         self,
@@ -293,7 +312,11 @@ class ModelSuite:
         if t.tzinfo is None:
             raise ModelInputError(f"fit_at must be timezone-aware; got {fit_at!r}")
         t = t.tz_convert("UTC")
-        train = known_by(cases, t).reset_index(drop=True)
+        train = known_by(cases, t)
+        if self.max_train_days is not None:
+            oldest = (t - pd.Timedelta(days=self.max_train_days)).date()
+            train = train[pd.to_datetime(train["climate_date"]).dt.date >= oldest]
+        train = train.reset_index(drop=True)
         components = {m.name: self._fit_one(m, train) for m in self.components()}
         baselines = {m.name: self._fit_one(m, train) for m in self.baselines()}
         oos_cases, _, oos_weather, stack = self._stack(train, t, history)

@@ -20,7 +20,7 @@ import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
@@ -127,20 +127,36 @@ class WalkResult:
         return [*self.pmfs, MARKET, MARKET_RAW]
 
 
-def _targets(reports: pd.DataFrame, markets: pd.DataFrame, kinds: set[str]) -> pd.DataFrame:
-    """Every (city, kind, climate day) with a final report or a market."""
-    finals = reports[reports["final"].astype(bool)] if len(reports) else reports
-    keys = pd.concat(
-        [
-            finals.loc[:, ["city", "kind", "climate_date"]],
-            markets.loc[:, ["city", "kind", "climate_date"]],
-        ]
-    )
-    keys = keys[keys["kind"].isin(kinds)]
+_KEY = ["city", "kind", "climate_date"]
+
+
+def _keys(frame: pd.DataFrame, kinds: set[str]) -> pd.DataFrame:
+    keys = frame.loc[frame["kind"].isin(kinds), _KEY].copy()
     keys["climate_date"] = pd.to_datetime(keys["climate_date"]).dt.date
-    return (
-        keys.drop_duplicates().sort_values(["climate_date", "city", "kind"]).reset_index(drop=True)
-    )
+    return keys.drop_duplicates()
+
+
+def _targets(
+    forecasts: pd.DataFrame,
+    reports: pd.DataFrame,
+    markets: pd.DataFrame,
+    kinds: set[str],
+    max_train_days: int | None,
+) -> tuple[pd.DataFrame, date | None]:
+    """Every (city, kind, climate day) worth a case, and the first day worth predicting.
+
+    Days with a forecast or a market are predicted, from the first of them on (the walk's
+    fixed origin: a property of the data, not of any evaluated range). Days with only a final
+    report are training rows, kept back to ``max_train_days`` before the origin.
+    """
+    finals = reports[reports["final"].astype(bool)] if len(reports) else reports
+    useful = pd.concat([_keys(forecasts, kinds), _keys(markets, kinds)]).drop_duplicates()
+    origin = min(useful["climate_date"]) if len(useful) else None
+    keys = pd.concat([_keys(finals, kinds), useful]).drop_duplicates()
+    if origin is not None and max_train_days is not None:
+        keys = keys[keys["climate_date"] >= origin - timedelta(days=max_train_days)]
+    keys = keys.sort_values(["climate_date", "city", "kind"]).reset_index(drop=True)
+    return keys, origin
 
 
 def event_brackets(markets: pd.DataFrame, instant: DecisionInstant) -> pd.DataFrame:
@@ -154,6 +170,51 @@ def event_brackets(markets: pd.DataFrame, instant: DecisionInstant) -> pd.DataFr
     # One settlement value per event (the markets of an event share it).
     out["settled_value"] = settled.groupby(markets["event_ticker"]).transform("max").to_numpy()
     return out.reset_index(drop=True)
+
+
+def _mondays(decided: pd.Series) -> pd.Series:
+    """:func:`refit_instant` of each value, vectorised."""
+    day = decided.dt.tz_convert("UTC").dt.normalize()
+    return day - pd.to_timedelta(day.dt.day_of_week, unit="D")
+
+
+class LabelsAsOf:
+    """The case table with each label as it was known at a refit instant.
+
+    A corrected final report (issued later) replaces the value from its issue on; before it,
+    a fit must see the value as first reported. Only cases with several final versions
+    change, so the table is copied only when some of them exist.
+    """
+
+    def __init__(self, cases: pd.DataFrame, reports: pd.DataFrame) -> None:
+        self.cases = cases
+        finals = reports[reports["final"].astype(bool) & reports["value_f"].notna()]
+        finals = finals.assign(climate_date=pd.to_datetime(finals["climate_date"]).dt.date)
+        key = ["city", "kind", "climate_date"]
+        counts = finals.groupby(key)["value_f"].transform("size")
+        revised = finals[counts > 1].sort_values("issued_at", kind="stable")
+        rows = cases.loc[:, key].assign(_row=np.arange(len(cases)))
+        revised = revised.merge(rows, on=key, how="inner")
+        self.versions = {
+            int(row): (
+                pd.to_datetime(group["issued_at"], utc=True).dt.tz_localize(None).to_numpy(),
+                group["value_f"].to_numpy(dtype=float),
+            )
+            for row, group in revised.groupby("_row")
+        }
+
+    def __call__(self, t: pd.Timestamp) -> pd.DataFrame:
+        if not self.versions:
+            return self.cases
+        out = self.cases.copy()
+        truth = out["truth_f"].to_numpy(dtype=float).copy()
+        stamp = pd.Timestamp(t).tz_convert("UTC").tz_localize(None).to_datetime64()
+        for row, (issued, values) in self.versions.items():
+            known = np.searchsorted(issued, stamp, side="right")
+            if known:
+                truth[row] = values[known - 1]
+        out["truth_f"] = truth
+        return out
 
 
 def walk_forward(
@@ -184,7 +245,7 @@ def walk_forward(
     clock = time.perf_counter()
     kinds = set(kinds)
     markets = markets[markets["kind"].isin(kinds)].reset_index(drop=True)
-    targets = _targets(reports, markets, kinds)
+    targets, origin = _targets(forecasts, reports, markets, kinds, suite.max_train_days)
     if until is not None:
         targets = targets[targets["climate_date"] <= until].reset_index(drop=True)
         in_range = pd.to_datetime(markets["climate_date"]).dt.date <= until
@@ -194,26 +255,35 @@ def walk_forward(
     brackets = add_market_probabilities(event_brackets(markets, instant), trades)
     seconds = {"cases": time.perf_counter() - clock}
 
-    n = len(cases)
+    # Rows before the origin are training data only; the walk predicts the rest.
+    predicted = (
+        np.flatnonzero((cases["climate_date"] >= origin).to_numpy())
+        if origin is not None
+        else np.empty(0, dtype=int)
+    )
+    n = len(predicted)
     names = [m.name for m in suite.components()]
     pmfs: dict[str, np.ndarray] = {}
-    history = History(cases=cases, component_pmfs={}, weather_pmf=nan_pmf(n))
+    history = History(cases=cases.iloc[predicted], component_pmfs={}, weather_pmf=nan_pmf(n))
+    relabel = LabelsAsOf(cases, reports)
     fit_at = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
-    decided = pd.to_datetime(cases["decided_at"], utc=True)
-    mondays = decided.map(refit_instant)
-    bracket_mondays = pd.to_datetime(brackets["decided_at"], utc=True).map(refit_instant)
+    decided = pd.to_datetime(cases["decided_at"].iloc[predicted], utc=True)
+    mondays = _mondays(decided)
+    bracket_mondays = _mondays(pd.to_datetime(brackets["decided_at"], utc=True))
     predicted_brackets = []
     refits = []
     fit_seconds = predict_seconds = 0.0
     for monday in sorted(mondays.unique()):
         rows = np.flatnonzero((mondays == monday).to_numpy())
         tick = time.perf_counter()
-        fitted = suite.fit(cases, brackets, monday, history=history)
+        labelled = relabel(monday)
+        history.cases = labelled.iloc[predicted].reset_index(drop=True)
+        fitted = suite.fit(labelled, brackets, monday, history=history)
         fit_seconds += (took := time.perf_counter() - tick)
         refits.append({"fit_at": monday.isoformat(), "seconds": took, **fitted.metadata()})
         tick = time.perf_counter()
         week = brackets[(bracket_mondays == monday).to_numpy()]
-        prediction = fitted.predict(cases.iloc[rows], week)
+        prediction = fitted.predict(cases.iloc[predicted[rows]], week)
         for name, pmf in prediction.pmfs.items():
             pmfs.setdefault(name, nan_pmf(n))[rows] = pmf
         history.component_pmfs = {k: pmfs[k] for k in names if k in pmfs}
@@ -224,7 +294,7 @@ def walk_forward(
         predict_seconds += time.perf_counter() - tick
     seconds |= {"fit": fit_seconds, "predict": predict_seconds}
 
-    out_cases = cases.copy()
+    out_cases = cases.iloc[predicted].reset_index(drop=True)
     out_cases["fit_at"] = pd.to_datetime(fit_at).tz_localize("UTC")
     scored = (
         pd.concat(predicted_brackets, ignore_index=True)
