@@ -91,6 +91,8 @@ class FittedPool:
     log_loss: float | None = None
     market_log_loss: float | None = None
     weather_log_loss: float | None = None
+    groups: dict[str, tuple[float, float]] = field(default_factory=dict)
+    group_events: dict[str, int] = field(default_factory=dict)
     name: str = NAME
     settings: dict[str, float] = field(
         default_factory=lambda: {
@@ -100,8 +102,13 @@ class FittedPool:
         }
     )
 
-    def combine(self, weather_p: Any, market_p: Any, event_ids: Any) -> np.ndarray:
+    def combine(
+        self, weather_p: Any, market_p: Any, event_ids: Any, groups: Any = None
+    ) -> np.ndarray:
         """Pooled bracket probabilities, summing to 1 within each event, in the callers' order.
+
+        ``groups`` (one label per row, as in :func:`fit_pool`) selects each group's own
+        exponents; a group not seen in the fit, or no ``groups``, uses the pooled ``(a, b)``.
 
         An event with a missing (NaN) weather probability gets the pool of the market alone
         (``p ∝ m^b``); one with a missing market price gets the weather probabilities unchanged
@@ -116,11 +123,19 @@ class FittedPool:
             return np.empty(0)
         ev = _group(ids)
         ws, ms = w[ev.order], m[ev.order]
+        a_row, b_row = np.full(w.size, self.a), np.full(w.size, self.b)
+        if groups is not None:
+            labels = np.asarray(groups, dtype=object).astype(str)
+            if labels.shape != w.shape:
+                raise PoolError(f"groups has shape {labels.shape}, expected {w.shape}")
+            for label, (ga, gb) in self.groups.items():
+                sel = labels[ev.order] == label
+                a_row[sel], b_row[sel] = ga, gb
         w_missing = np.repeat(np.logical_or.reduceat(np.isnan(ws), ev.starts), ev.sizes)
         m_missing = np.repeat(np.logical_or.reduceat(np.isnan(ms), ev.starts), ev.sizes)
         lw, lm = _log_inputs(np.nan_to_num(ws, nan=1.0), np.nan_to_num(ms, nan=0.5))
-        a = np.where(w_missing, 0.0, self.a)
-        b = np.where(m_missing, 0.0, self.b)
+        a = np.where(w_missing, 0.0, a_row)
+        b = np.where(m_missing, 0.0, b_row)
         # Market missing: the weather distribution as it is (exponent 1), not flattened by a.
         a = np.where(m_missing & ~w_missing, 1.0, a)
         p_sorted = _event_softmax(a * lw + b * lm, ev)
@@ -140,61 +155,25 @@ class FittedPool:
             "market_log_loss": self.market_log_loss,
             "weather_log_loss": self.weather_log_loss,
             "prior_center": list(PRIOR_CENTER),
+            "groups": {
+                k: {"a_weather": ga, "b_market": gb, "n_events": self.group_events.get(k, 0)}
+                for k, (ga, gb) in self.groups.items()
+            },
             **self.settings,
         }
 
 
-def fit_pool(weather_p: Any, market_p: Any, event_ids: Any, outcomes: Any) -> FittedPool:
-    """Fit ``(a, b)`` by penalised minimum log loss over events.
-
-    Args:
-        weather_p: Weather bracket probabilities, one per bracket row (out of sample!).
-        market_p: The market's normalised bracket probabilities at the same instant.
-        event_ids: The event of each row (any hashable values).
-        outcomes: 1 for the bracket that won, 0 otherwise; exactly one winner per event.
-
-    Events with any NaN weather or market probability are left out (counted in
-    ``n_events``' complement, not fitted). With no usable event the result is the prior: the
-    market alone, ``a = 0, b = 1``.
-
-    Raises:
-        PoolError: On misaligned inputs or an event without exactly one winning bracket.
-    """
-    w = _as_1d(weather_p, None, "weather_p")
-    m = _as_1d(market_p, w.shape[0], "market_p")
-    y = _as_1d(outcomes, w.shape[0], "outcomes")
-    ids = np.asarray(event_ids, dtype=object)
-    if ids.shape != w.shape:
-        raise PoolError(f"event_ids has shape {ids.shape}, expected {w.shape}")
-    if not np.all(np.isin(y, (0.0, 1.0))):
-        raise PoolError("outcomes must be 0/1")
-    if w.size == 0:
-        return FittedPool(a=PRIOR_CENTER[0], b=PRIOR_CENTER[1], n_events=0)
-    ev = _group(ids)
-    ws, ms, ys = w[ev.order], m[ev.order], y[ev.order]
-    winners = np.add.reduceat(ys, ev.starts)
-    if np.any(winners != 1):
-        bad = int(np.sum(winners != 1))
-        raise PoolError(f"{bad} event(s) do not have exactly one winning bracket")
-    usable = ~np.logical_or.reduceat(np.isnan(ws) | np.isnan(ms), ev.starts)
-    keep = np.repeat(usable, ev.sizes)
-    n_events = int(usable.sum())
-    if n_events == 0:
-        return FittedPool(a=PRIOR_CENTER[0], b=PRIOR_CENTER[1], n_events=0)
-    ev_fit = _group(np.repeat(np.arange(len(usable)), ev.sizes)[keep])
-    lw, lm = _log_inputs(ws[keep], ms[keep])
-    yk = ys[keep]  # already sorted by event, so ev_fit.order is the identity
+def _fit_exponents(
+    lw: np.ndarray, lm: np.ndarray, y: np.ndarray, ev: _Events, center: np.ndarray
+) -> tuple[float, float]:
+    """Penalised maximum likelihood of ``(a, b)`` on event-sorted rows, prior at ``center``."""
     prior_var = PRIOR_SD**2
-    center = np.asarray(PRIOR_CENTER)
 
     def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        logits = theta[0] * lw + theta[1] * lm
-        p = _event_softmax(logits, ev_fit)
-        nll = -np.sum(yk * np.log(np.maximum(p, 1e-300)))
+        p = _event_softmax(theta[0] * lw + theta[1] * lm, ev)
+        nll = -np.sum(y * np.log(np.maximum(p, 1e-300)))
         # d(-log p_win)/d theta = E_p[x] - x_win, summed over events.
-        grad = np.array(
-            [np.sum((p - yk) * lw), np.sum((p - yk) * lm)],
-        )
+        grad = np.array([np.sum((p - y) * lw), np.sum((p - y) * lm)])
         dev = theta - center
         return nll + 0.5 * float(dev @ dev) / prior_var, grad + dev / prior_var
 
@@ -205,13 +184,74 @@ def fit_pool(weather_p: Any, market_p: Any, event_ids: Any, outcomes: Any) -> Fi
         method="L-BFGS-B",
         bounds=[(0.0, 20.0), (0.0, 20.0)],
     )
-    a, b = (float(v) for v in res.x)
+    return float(res.x[0]), float(res.x[1])
+
+
+def fit_pool(
+    weather_p: Any, market_p: Any, event_ids: Any, outcomes: Any, groups: Any = None
+) -> FittedPool:
+    """Fit ``(a, b)`` by penalised minimum log loss over events.
+
+    Args:
+        weather_p: Weather bracket probabilities, one per bracket row (out of sample!).
+        market_p: The market's normalised bracket probabilities at the same instant.
+        event_ids: The event of each row (any hashable values).
+        outcomes: 1 for the bracket that won, 0 otherwise; exactly one winner per event.
+        groups: Optional group label per row (e.g. the decision instant, or city and instant),
+            constant within an event. Each group gets its own ``(a, b)`` with the prior centred
+            on the pooled fit (partial pooling: a group with few events keeps the pooled
+            values); :meth:`FittedPool.combine` uses them when given the same labels.
+
+    Events with any NaN weather or market probability are left out (not counted in
+    ``n_events``). With no usable event the result is the prior: the market alone,
+    ``a = 0, b = 1``.
+
+    Raises:
+        PoolError: On misaligned inputs, an event without exactly one winning bracket or an
+            event spanning two groups.
+    """
+    w = _as_1d(weather_p, None, "weather_p")
+    m = _as_1d(market_p, w.shape[0], "market_p")
+    y = _as_1d(outcomes, w.shape[0], "outcomes")
+    ids = np.asarray(event_ids, dtype=object)
+    if ids.shape != w.shape:
+        raise PoolError(f"event_ids has shape {ids.shape}, expected {w.shape}")
+    labels = None if groups is None else np.asarray(groups, dtype=object).astype(str)
+    if labels is not None and labels.shape != w.shape:
+        raise PoolError(f"groups has shape {labels.shape}, expected {w.shape}")
+    if not np.all(np.isin(y, (0.0, 1.0))):
+        raise PoolError("outcomes must be 0/1")
+    if w.size == 0:
+        return FittedPool(a=PRIOR_CENTER[0], b=PRIOR_CENTER[1], n_events=0)
+    ev = _group(ids)
+    ws, ms, ys = w[ev.order], m[ev.order], y[ev.order]
+    winners = np.add.reduceat(ys, ev.starts)
+    if np.any(winners != 1):
+        bad = int(np.sum(winners != 1))
+        raise PoolError(f"{bad} event(s) do not have exactly one winning bracket")
+    event_group = None
+    if labels is not None:
+        ls = labels[ev.order]
+        event_group = ls[ev.starts]
+        if np.any(ls != np.repeat(event_group, ev.sizes)):
+            raise PoolError("an event's rows carry different groups")
+    usable = ~np.logical_or.reduceat(np.isnan(ws) | np.isnan(ms), ev.starts)
+    keep = np.repeat(usable, ev.sizes)
+    n_events = int(usable.sum())
+    if n_events == 0:
+        return FittedPool(a=PRIOR_CENTER[0], b=PRIOR_CENTER[1], n_events=0)
+    # Rows stay sorted by event, so each subset's own grouping has the identity order.
+    event_of_row = np.repeat(np.arange(len(usable)), ev.sizes)
+    lw, lm = _log_inputs(ws[keep], ms[keep])
+    yk = ys[keep]
+    ev_fit = _group(event_of_row[keep])
+    a, b = _fit_exponents(lw, lm, yk, ev_fit, np.asarray(PRIOR_CENTER))
 
     def mean_nll(logits: np.ndarray) -> float:
         p = _event_softmax(logits, ev_fit)
         return float(-np.sum(yk * np.log(np.maximum(p, 1e-300))) / n_events)
 
-    return FittedPool(
+    fitted = FittedPool(
         a=a,
         b=b,
         n_events=n_events,
@@ -219,3 +259,13 @@ def fit_pool(weather_p: Any, market_p: Any, event_ids: Any, outcomes: Any) -> Fi
         market_log_loss=mean_nll(lm),
         weather_log_loss=mean_nll(lw),
     )
+    if event_group is not None:
+        row_group = np.repeat(event_group, ev.sizes)[keep]
+        for label in sorted(set(event_group[usable])):
+            sel = row_group == label
+            ga, gb = _fit_exponents(
+                lw[sel], lm[sel], yk[sel], _group(event_of_row[keep][sel]), np.array([a, b])
+            )
+            fitted.groups[label] = (ga, gb)
+            fitted.group_events[label] = int(np.sum(usable & (event_group == label)))
+    return fitted

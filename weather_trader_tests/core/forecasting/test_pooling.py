@@ -118,3 +118,30 @@ def test_pickles_and_describes_itself() -> None:
     meta = json.loads(json.dumps(pool.metadata()))
     assert meta["name"] == "ours" and meta["n_events"] == 100
     assert {"a_weather", "b_market", "market_clip", "log_loss", "market_log_loss"} <= set(meta)
+
+
+def test_groups_get_their_own_exponents_shrunk_toward_the_pooled_fit() -> None:
+    w1, m1, ids1, y1 = synthetic_events(1500, a=0.2, b=1.0, seed=6)
+    w2, m2, ids2, y2 = synthetic_events(1500, a=0.9, b=0.5, seed=7)
+    w3, m3, ids3, y3 = synthetic_events(2, a=3.0, b=0.0, seed=8)  # a tiny group
+    w, m, y = np.r_[w1, w2, w3], np.r_[m1, m2, m3], np.r_[y1, y2, y3]
+    ids = np.r_[[f"1-{i}" for i in ids1], [f"2-{i}" for i in ids2], [f"3-{i}" for i in ids3]]
+    groups = np.repeat(["D-1 16:00", "D 08:00", "rare"], [len(w1), len(w2), len(w3)])
+    pool = fit_pool(w, m, ids, y, groups=groups)
+    assert pool.groups["D-1 16:00"] == pytest.approx((0.2, 1.0), abs=0.1)
+    assert pool.groups["D 08:00"] == pytest.approx((0.9, 0.5), abs=0.1)
+    assert pool.groups["rare"] == pytest.approx((pool.a, pool.b), abs=0.3)
+    assert pool.group_events == {"D-1 16:00": 1500, "D 08:00": 1500, "rare": 2}
+    first = slice(0, BRACKETS)
+    a, b = pool.groups["D-1 16:00"]
+    expected = w[first] ** a * m[first] ** b
+    got = pool.combine(w[first], m[first], ids[first], groups=groups[first])
+    np.testing.assert_allclose(got, expected / expected.sum())
+    # Without labels, or with an unseen one, the pooled exponents apply.
+    pooled = w[first] ** pool.a * m[first] ** pool.b
+    np.testing.assert_allclose(pool.combine(w[first], m[first], ids[first]), pooled / pooled.sum())
+    unseen = pool.combine(w[first], m[first], ids[first], groups=["new"] * BRACKETS)
+    np.testing.assert_allclose(unseen, pooled / pooled.sum())
+    json.dumps(pool.metadata())
+    with pytest.raises(PoolError, match="different groups"):
+        fit_pool(w[first], m[first], ids[first], y[first], groups=["x", "y"] * (BRACKETS // 2))
