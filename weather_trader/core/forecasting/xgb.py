@@ -36,7 +36,12 @@ import pandas as pd
 import xgboost as xgb
 
 from weather_trader.core.forecasting.base import ModelInputError, require_columns, to_jsonable
-from weather_trader.core.forecasting.cases import AGE_PREFIX, FC_PREFIX, SD_PREFIX
+from weather_trader.core.forecasting.cases import (
+    AGE_PREFIX,
+    FC_PREFIX,
+    SD_PREFIX,
+    observed_bounds,
+)
 from weather_trader.core.forecasting.pmf import apply_bounds, nan_pmf, pmf_from_quantiles
 
 NAME = "xgboost"
@@ -146,15 +151,6 @@ def _features(
     return pd.DataFrame(feats)
 
 
-def _bounds(cases: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Observed running max is a floor for the high, running min a cap for the low."""
-    obs = _column(cases, "obs_extreme")
-    kind = cases["kind"].astype(str).to_numpy()
-    floor = np.where(kind == "high", obs, np.nan)
-    cap = np.where(kind == "low", obs, np.nan)
-    return floor, cap
-
-
 @dataclass
 class FittedXGBoost:
     """A fitted quantile booster (or, with few cases, the empirical error quantiles)."""
@@ -166,6 +162,7 @@ class FittedXGBoost:
     booster: xgb.Booster | None
     constant_quantiles: np.ndarray | None
     info: dict[str, Any] = field(default_factory=dict)
+    bound_tolerance_f: float = 0.0
     name: str = NAME
 
     def predict_error_quantiles(self, cases: pd.DataFrame) -> np.ndarray:
@@ -191,8 +188,10 @@ class FittedXGBoost:
             return nan_pmf(0)
         q = self.predict_error_quantiles(cases) + _column(cases, "fc_mean")[:, None]
         pmf = pmf_from_quantiles(self.levels, q)
-        floor, cap = _bounds(cases)
-        return apply_bounds(pmf, floor=floor, cap=cap)
+        floor, cap = observed_bounds(cases)
+        return apply_bounds(
+            pmf, floor=floor - self.bound_tolerance_f, cap=cap + self.bound_tolerance_f
+        )
 
     def metadata(self) -> dict[str, Any]:
         """JSON-able: rows, rounds, validation loss, settings and the most useful features."""
@@ -205,6 +204,7 @@ class FittedXGBoost:
                 "group_bias": self.encoding.bias,
                 "pooled_bias": self.encoding.pooled_bias,
                 "params": {k: v for k, v in PARAMS.items() if k != "objective"},
+                "bound_tolerance_f": self.bound_tolerance_f,
                 "xgboost_version": xgb.__version__,
                 **self.info,
             }
@@ -218,11 +218,19 @@ def _pinball(y: np.ndarray, q: np.ndarray, levels: np.ndarray) -> float:
 
 @dataclass(frozen=True)
 class XGBoostModel:
-    """The unfitted XGBoost quantile model (fixed settings only)."""
+    """The unfitted XGBoost quantile model (fixed settings only).
+
+    Attributes:
+        levels: Quantile levels predicted.
+        seed: Seed of the jitter and of XGBoost's subsampling.
+        bound_tolerance_f: Slack (F) given to observed running extremes used as bounds (as
+            :class:`~weather_trader.core.forecasting.emos.Emos`).
+    """
 
     name: str = NAME
     levels: tuple[float, ...] = QUANTILE_LEVELS
     seed: int = 0
+    bound_tolerance_f: float = 0.0
 
     def fit(self, cases: pd.DataFrame) -> FittedXGBoost:
         """Fit on the labelled cases that have at least one forecast.
@@ -260,7 +268,9 @@ class XGBoostModel:
         if len(train) < MIN_ROWS_BOOSTED:
             constant = np.quantile(y, levels)
             info.update(fallback="empirical error quantiles (too few cases for trees)")
-            return FittedXGBoost(self.levels, sources, extras, enc, None, constant, info)
+            return FittedXGBoost(
+                self.levels, sources, extras, enc, None, constant, info, self.bound_tolerance_f
+            )
 
         feats = _features(train, sources, extras, enc)
         params = {**PARAMS, "quantile_alpha": levels, "seed": self.seed}
@@ -298,4 +308,6 @@ class XGBoostModel:
             },
             top_features={k: float(v) for k, v in top},
         )
-        return FittedXGBoost(self.levels, sources, extras, enc, booster, None, info)
+        return FittedXGBoost(
+            self.levels, sources, extras, enc, booster, None, info, self.bound_tolerance_f
+        )

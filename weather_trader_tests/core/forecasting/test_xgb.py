@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import pickle
 
 import numpy as np
@@ -149,6 +150,11 @@ def test_observed_running_max_bounds_the_high(
     p_low = fitted.predict_pmf(low)
     for row, c in zip(p_low, floor, strict=True):
         assert row[c < pmf.SUPPORT - 0.5].sum() == 0.0
+    # A slack for observation precision moves the bound, never removes it.
+    slack = dataclasses.replace(fitted, bound_tolerance_f=1.0).predict_pmf(test)
+    for row, f in zip(slack, floor, strict=True):
+        assert row[f - 1.0 >= pmf.SUPPORT + 0.5].sum() == 0.0
+        assert row[(f - 1.0 < pmf.SUPPORT + 0.5) & (f >= pmf.SUPPORT + 0.5)].sum() > 0.0
 
 
 def test_deterministic_and_pickles(data: tuple[pd.DataFrame, np.ndarray, np.ndarray]) -> None:
