@@ -63,6 +63,29 @@ def redact_url(url: str | httpx.URL) -> str:
     return urlunsplit(parts._replace(query=urlencode(pairs, safe=",:/")))
 
 
+class RedactUrlsFilter(logging.Filter):
+    """Redacts secret query parameters from URLs in the records of httpx's own logger.
+
+    httpx logs every request at INFO as ``HTTP Request: GET <full URL>``, key included; this
+    filter (installed once on the ``httpx`` logger by every keyed :class:`SourceHttp`) rewrites
+    those URLs with :func:`redact_url`, so no log level exposes a key.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                redact_url(arg) if isinstance(arg, httpx.URL) else arg for arg in record.args
+            )
+        return True
+
+
+def install_httpx_log_redaction() -> None:
+    """Add :class:`RedactUrlsFilter` to the ``httpx`` logger (idempotent)."""
+    httpx_logger = logging.getLogger("httpx")
+    if not any(isinstance(f, RedactUrlsFilter) for f in httpx_logger.filters):
+        httpx_logger.addFilter(RedactUrlsFilter())
+
+
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
     """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP date), or None."""
     if value is None or not value.strip():
@@ -153,6 +176,8 @@ class SourceHttp:
         self.max_retry_after = max_retry_after
         self._api_key = api_key
         self._api_key_param = api_key_param
+        if api_key is not None:
+            install_httpx_log_redaction()
         self._sleep = sleep
         self._clock = clock
         self._backoff: WaitStrategy = wait or wait_exponential_jitter(

@@ -24,20 +24,18 @@ from every log line, URL and error message (``key=REDACTED``).
 
 from __future__ import annotations
 
-import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from weather_trader.core.cities import Kind, get_city
 from weather_trader.core.climate_day import climate_date_of, climate_day_window
 from weather_trader.core.records import ForecastPoint
 from weather_trader.sources.errors import MalformedResponse
-from weather_trader.sources.http import SourceHttp, redact_url
+from weather_trader.sources.http import SourceHttp
 
 SOURCE = "visualcrossing"
 DAILY_MODEL = "timeline"
@@ -46,29 +44,6 @@ BASE_URL = "https://weather.visualcrossing.com/VisualCrossingWebServices/rest/se
 MAX_LEAD_DAYS = 6
 """Leads 0..6: the seven days of a basis date's forecast that the recorded set holds."""
 HTTP_DEFAULTS: dict[str, Any] = {"timeout": 30.0, "min_interval": 0.5, "max_attempts": 4}
-
-
-class RedactUrlsFilter(logging.Filter):
-    """Redacts secret query parameters from URLs in the records of httpx's own logger.
-
-    httpx logs every request at INFO as ``HTTP Request: GET <full URL>``, key included; this
-    filter (installed once on the ``httpx`` logger) rewrites those URLs with
-    :func:`~weather_trader.sources.http.redact_url`, so no log level exposes the key.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple):
-            record.args = tuple(
-                redact_url(arg) if isinstance(arg, httpx.URL) else arg for arg in record.args
-            )
-        return True
-
-
-def install_httpx_log_redaction() -> None:
-    """Add :class:`RedactUrlsFilter` to the ``httpx`` logger (idempotent)."""
-    httpx_logger = logging.getLogger("httpx")
-    if not any(isinstance(f, RedactUrlsFilter) for f in httpx_logger.filters):
-        httpx_logger.addFilter(RedactUrlsFilter())
 
 
 class _Hour(BaseModel):
@@ -128,7 +103,6 @@ class VisualCrossingClient:
         if not self.leads or not all(0 <= n <= MAX_LEAD_DAYS for n in self.leads):
             raise ValueError(f"visualcrossing: leads must be within 0..{MAX_LEAD_DAYS}")
         options = {**HTTP_DEFAULTS, **http_options}
-        install_httpx_log_redaction()
         self.http = SourceHttp(
             SOURCE, base_url, user_agent, api_key=api_key, api_key_param="key", **options
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 
 import httpx
@@ -144,6 +145,7 @@ def test_connection_dropped_mid_body_raises_malformed(httpx_mock: HTTPXMock) -> 
 def test_api_key_sent_but_redacted_from_errors_and_logs(
     httpx_mock: HTTPXMock, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.DEBUG)  # httpx logs each request's full URL at INFO
     httpx_mock.add_response(status_code=502, is_reusable=True)
     client = make([], api_key=SECRET)
     with pytest.raises(SourceUnavailable) as info:
@@ -151,6 +153,7 @@ def test_api_key_sent_but_redacted_from_errors_and_logs(
     assert httpx_mock.get_requests()[0].url.params["apikey"] == SECRET
     assert SECRET not in str(info.value)
     assert "apikey=REDACTED" in str(info.value)
+    assert "HTTP Request" in caplog.text
     assert SECRET not in caplog.text
     assert SECRET not in repr(client)
 
