@@ -260,7 +260,8 @@ def out_of_sample_pmfs(
     its boundary, so it is reused instead of refitted. (Only valid while earlier cases do not
     change, which point-in-time case tables guarantee.)
 
-    Blocks whose training data have fewer than ``min_train`` labelled cases get NaN rows.
+    Blocks whose training data have fewer than ``min_train`` labelled cases get NaN rows, and
+    so does a model whose fit raises :class:`ModelInputError` (no usable inputs yet).
     """
     for col in ("decided_at", "truth_known_at", "truth_f"):
         if col not in cases.columns:
@@ -293,7 +294,10 @@ def out_of_sample_pmfs(
             key = (model.name, start)
             fitted = fitted_cache.get(key) if fitted_cache is not None else None
             if fitted is None:
-                fitted = model.fit(train)
+                try:
+                    fitted = model.fit(train)
+                except ModelInputError:
+                    continue  # no usable inputs yet (e.g. no forecast known): NaN rows
                 if fitted_cache is not None:
                     fitted_cache[key] = fitted
             pmfs[model.name][in_block] = np.asarray(fitted.predict_pmf(target), dtype=float)

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from weather_trader.core.forecasting import pmf
+from weather_trader.core.forecasting.base import ModelInputError
 from weather_trader.core.forecasting.stacking import (
     FittedStack,
     StackError,
@@ -183,3 +184,18 @@ def test_time_boundaries_are_increasing_decision_times() -> None:
     bounds = time_boundaries(cases["decided_at"], 3)
     assert len(bounds) == 3 and bounds == sorted(bounds)
     assert all(b in set(cases["decided_at"]) for b in bounds)
+
+
+@dataclass
+class _Refusing:
+    name: str = "refusing"
+
+    def fit(self, cases: pd.DataFrame) -> _FittedMean:
+        raise ModelInputError("no usable inputs")
+
+
+def test_a_model_that_cannot_fit_yet_leaves_nan_rows() -> None:
+    cases = _cases()
+    oos = out_of_sample_pmfs([_MeanModel(), _Refusing()], cases, n_folds=2)
+    assert not pmf.valid_rows(oos.pmfs["refusing"]).any()
+    assert pmf.valid_rows(oos.pmfs["mean"]).sum() > 0
