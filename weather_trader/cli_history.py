@@ -98,10 +98,9 @@ def _import(settings: Any, args: argparse.Namespace) -> int:
             print(f"... and {more} more", file=sys.stderr)
         print("history import: refused, nothing was written", file=sys.stderr)
         return 1
-    summaries = [*result.files, result.derived] if result.derived.inserted else result.files
     if args.totals_only:
         totals: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
-        for s in summaries:
+        for s in result.files:
             t = totals[s.kind]
             for i, n in enumerate((1, s.read, s.inserted, s.updated, s.present)):
                 t[i] += n
@@ -109,8 +108,11 @@ def _import(settings: Any, args: argparse.Namespace) -> int:
             print(f"{kind:<9} {files} files: {read} read, {inserted} inserted, "
                   f"{updated} updated, {present} already present")  # fmt: skip
     else:
-        for summary in summaries:
+        for summary in result.files:
             print(summary)
+    if result.derived.inserted:
+        print(f"markets   {result.derived.inserted} derived from traded tickers without an event "
+              "file (status 'derived', no result)")  # fmt: skip
     if result.underived:
         examples = ", ".join(sorted(result.underived)[:5])
         print(f"no market row for {len(result.underived)} traded tickers ({examples}); "

@@ -105,11 +105,13 @@ def test_a_forecast_value_differing_from_the_stored_one_is_refused(
     engine: Engine, tmp_path: Path
 ) -> None:
     first = write(tmp_path / "a.csv", FORECASTS)
-    changed = write(tmp_path / "b.csv", FORECASTS.replace(",41.5", ",39"))
+    new_row = "PHL,high,s,m,,2025-01-09T05:00:00Z,2025-01-10,40\n"
+    changed = write(tmp_path / "b.csv", FORECASTS.replace(",41.5", ",39") + new_row)
     assert import_history(engine, forecasts=[first]).written
     refused = import_history(engine, forecasts=[changed])
     assert not refused.written
     assert str(refused.issues[0]).startswith(f"{changed}:2: value_f 39 differs from 41.5")
+    assert _count(engine, ForecastRow) == 4  # the new PHL row was not written either
     dup = write(tmp_path / "dup.csv", FORECASTS + FORECASTS.splitlines()[1].replace("41.5", "40")
                 + "\n")  # fmt: skip
     inside = import_history(engine, forecasts=[dup])
