@@ -18,7 +18,7 @@ from api.cockpit import install_auth, install_request_context
 from api.deps import get_engine, get_metrics, get_settings
 from api.metrics import DomainSnapshot, MetricsMiddleware, SidecarMetrics
 from api.outbox import OutboxHub
-from api.routes import health, live, metrics, overview, pages
+from api.routes import health, live, metrics, overview, pages, queue
 from api.settings import ApiSettings
 from weather_trader.store.db import make_engine, migrate
 
@@ -101,6 +101,6 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     install_request_context(app)  # outermost: request id, log line, headers, 500s
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (health, overview, live, metrics, pages):
+    for module in (health, overview, live, metrics, pages, queue):
         app.include_router(module.router)
     return app

@@ -10,6 +10,7 @@ from dagster import Definitions, load_assets_from_modules
 
 from weather_trader.defs.automation import (
     JOBS,
+    approval_sensor,
     automation_sensor,
     climate_report_sensor,
     forecast_schedule,
@@ -33,7 +34,13 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
         ),
         jobs=JOBS,
         schedules=[forecast_schedule],
-        sensors=[automation_sensor, live_refresh_sensor, trading_sensor, climate_report_sensor],
+        sensors=[
+            automation_sensor,
+            live_refresh_sensor,
+            trading_sensor,
+            climate_report_sensor,
+            approval_sensor,
+        ],
         resources=build_resources(settings),
     )
 

@@ -154,6 +154,7 @@ def test_schedule_targets_the_forecast_job() -> None:
     [
         ("trading_sensor", "trading_job", 60, {"database", "clock"}),
         ("climate_report_sensor", "settlement_job", 300, {"database", "weather", "clock"}),
+        ("approval_sensor", "trading_job", 30, {"database", "clock"}),
     ],
 )
 def test_sensors_target_their_jobs(sensor: str, job: str, interval: int, required: set) -> None:

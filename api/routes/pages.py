@@ -12,18 +12,19 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 
 from api import backtest_reports, dagster_log, plots, queries, queries_pages
 from api.deps import get_engine, get_settings
+from api.security import require_user
 from api.templating import templates
 from weather_trader.core.cities import CITIES
 from weather_trader.store.db import session_scope
 
-PAGE_DEPENDENCIES: list[Any] = []
-"""Dependencies of every page (the login requirement)."""
+PAGE_DEPENDENCIES: list[Any] = [Depends(require_user)]
+"""Dependencies of every page: the login (a redirect to the login page without a session)."""
 
 router = APIRouter(include_in_schema=False, dependencies=PAGE_DEPENDENCIES)
 
@@ -333,4 +334,5 @@ async def logs_page(
 @router.get("/docs", response_class=HTMLResponse)
 async def swagger_ui(request: Request) -> HTMLResponse:
     """Swagger UI from the vendored ``static/swagger-ui`` files (no CDN, no inline script)."""
-    return templates.TemplateResponse(request, "docs.html", {})
+    csrf_token = getattr(request.state, "csrf_token", "")
+    return templates.TemplateResponse(request, "docs.html", {"csrf_token": csrf_token})

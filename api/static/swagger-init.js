@@ -7,8 +7,9 @@ window.ui = SwaggerUIBundle({
   presets: [SwaggerUIBundle.presets.apis],
   layout: "BaseLayout",
   requestInterceptor: (request) => {
-    const match = document.cookie.match(/(?:^|; )csrf_token=([^;]+)/);
-    if (match) request.headers["X-CSRF-Token"] = decodeURIComponent(match[1]);
+    // The session's CSRF token (the page carries it), so "Try it out" can change things too.
+    const token = document.querySelector('meta[name="csrf-token"]')?.content;
+    if (token) request.headers["X-CSRF-Token"] = token;
     return request;
   },
 });

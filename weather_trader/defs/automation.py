@@ -19,6 +19,7 @@ from datetime import date, datetime, timedelta
 
 from dagster import (
     MAX_RUNTIME_SECONDS_TAG,
+    AssetKey,
     AssetSelection,
     AutomationConditionSensorDefinition,
     DefaultScheduleStatus,
@@ -42,7 +43,7 @@ from weather_trader.defs.resources import (
     DatabaseResource,
     WeatherSourceResource,
 )
-from weather_trader.store import repo
+from weather_trader.store import repo, repo_proposals
 
 # Dagster tags every single-partition run with its key (PARTITION_TAG), whatever launched it (a
 # sensor, the launchpad, the asset graph's Materialize, a backfill). dagster.yaml limits runs with
@@ -234,3 +235,40 @@ def climate_report_sensor(
                     )
                 )
     return SensorResult(run_requests=requests)
+
+
+@sensor(
+    job=trading_job,
+    minimum_interval_seconds=30,
+    default_status=DefaultSensorStatus.RUNNING,
+    description="Places approved proposals (manual-approval mode): an orders run per city-day.",
+)
+def approval_sensor(
+    context: SensorEvaluationContext,
+    database: DatabaseResource,
+    clock: ClockResource,
+) -> SensorResult:
+    """One ``orders``-only run per city-day with approved, unexpired proposals not yet placed.
+
+    Only ``orders`` runs: re-deciding would give new decision instants, hence new client order
+    ids, and the approved ones would no longer match. Keyed by the latest approval, so each
+    approval triggers one run.
+    """
+    with database.session() as session:
+        awaiting = repo_proposals.approved_awaiting_order(session, clock.now())
+    latest: dict[str, datetime] = {}
+    for p in awaiting:
+        key = str(city_day_key(p.city, p.climate_date))
+        decided = p.decided_at or p.created_at
+        latest[key] = max(latest.get(key, decided), decided)
+    return SensorResult(
+        run_requests=[
+            RunRequest(
+                run_key=f"approved:{key}:{at.isoformat()}",
+                partition_key=key,
+                asset_selection=[AssetKey("orders")],
+                tags={"trigger": "approved_proposal"},
+            )
+            for key, at in sorted(latest.items())
+        ]
+    )

@@ -491,3 +491,46 @@ class SecretRow(Base):
     master_key_id: Mapped[str] = mapped_column(String(16))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_by: Mapped[str] = mapped_column(String(64))
+
+
+# -- the approval queue (migration 0007) ----------------------------------------------------------
+
+
+class ProposalRow(Base):
+    """A taken decision waiting for a person's approval (manual-approval mode).
+
+    Known by the client order id its order would carry; ``status`` is ``pending``,
+    ``approved`` or ``rejected``; expiry and "ordered" are read against ``expires_at`` and the
+    ``orders`` table rather than stored (``core/approval.py``).
+    """
+
+    __tablename__ = "proposals"
+    __table_args__ = (
+        *_partition("proposals"),
+        UniqueConstraint("client_order_id", name="uq_proposals_client_order_id"),
+        Index("ix_proposals_status_expires_at", "status", "expires_at"),
+        CheckConstraint("side IN ('yes', 'no')", name="side"),
+        CheckConstraint("status IN ('pending', 'approved', 'rejected')", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_order_id: Mapped[str] = mapped_column(String(64))
+    city: Mapped[str] = mapped_column(String(16))
+    climate_date: Mapped[date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(4))
+    as_of: Mapped[datetime] = mapped_column(UTCDateTime)
+    event_ticker: Mapped[str] = mapped_column(String(64))
+    ticker: Mapped[str] = mapped_column(String(64))
+    side: Mapped[str] = mapped_column(String(3))
+    p_model: Mapped[float] = mapped_column(Double)
+    price: Mapped[Decimal] = mapped_column(MONEY)
+    edge: Mapped[float] = mapped_column(Double)
+    count: Mapped[int] = mapped_column(Integer)
+    cost: Mapped[Decimal] = mapped_column(MONEY)
+    fee: Mapped[Decimal] = mapped_column(MONEY)
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(10))
+    decided_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

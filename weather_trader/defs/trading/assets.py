@@ -20,6 +20,7 @@ from dagster import (
     asset,
 )
 
+from weather_trader.core.approval import approved_for_orders, to_propose
 from weather_trader.core.cities import KINDS
 from weather_trader.core.climate_day import final_report_expected_at, pipeline_as_of
 from weather_trader.core.gating import block, failed_check
@@ -45,7 +46,7 @@ from weather_trader.defs.resources import (
     DatabaseResource,
     TradingConfigResource,
 )
-from weather_trader.store import repo
+from weather_trader.store import repo, repo_proposals
 from weather_trader.store.repo_scores import EventScore
 
 
@@ -191,6 +192,7 @@ def orders(
     context: AssetExecutionContext,
     database: DatabaseResource,
     broker: BrokerResource,
+    clock: ClockResource,
 ) -> Iterator[MaterializeResult | AssetMaterialization]:
     """Send every taken decision whose order was not sent yet; record results, fills, positions.
 
@@ -198,6 +200,7 @@ def orders(
     under the same client order id, which the exchange rejects if it already has it. Those go
     first, since their fills may be what the exchange has and we lack; then the partition's
     positions are reconciled with the exchange's, and new orders go only to markets that agree.
+    In manual-approval mode new orders are only those of approved proposals (``_approved``).
     """
     client, reader = broker.client(), broker.exchange_positions()
     already = halted = 0
@@ -227,6 +230,7 @@ def orders(
                 already += 1
             else:
                 (pending if item.order.client_order_id in status else new).append(item)
+        new = _approved(context, database, city, day, new, clock.now())
         send = partial(_send, database, client, city, day, books)
         sent = [send(item) for item in pending]
         found = _reconcile(database, reader, city, day, set(decisions["ticker"]))
@@ -268,6 +272,36 @@ class _ToSend:
     decision: Decision
     order: OrderRequest
     as_of: datetime
+
+
+def _approved(
+    context: AssetExecutionContext,
+    database: DatabaseResource,
+    city: str,
+    day: date,
+    items: list[_ToSend],
+    now: datetime,
+) -> list[_ToSend]:
+    """The approval queue (``core/approval.py``): with manual approval on, each new taken
+    decision is queued once as a proposal, and only approved, unexpired ones are sent."""
+    by_id = {item.order.client_order_id: item for item in items}
+    with database.session() as session:
+        if not by_id or not repo_proposals.manual_approval_on(session):
+            return items
+        proposals = repo_proposals.proposals_for(session, by_id)
+        queued = repo_proposals.add_proposals(
+            session,
+            [
+                repo_proposals.NewProposal(cid, city, day, item.kind, item.as_of, item.decision)
+                for cid, item in to_propose(by_id, proposals).items()
+            ],
+            now,
+        )
+    approved = approved_for_orders(by_id, proposals, now)
+    context.log.info(
+        f"manual approval: {queued} proposals queued, {len(approved)} of {len(by_id)} approved"
+    )
+    return list(approved.values())
 
 
 def _send(
