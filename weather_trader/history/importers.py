@@ -503,6 +503,12 @@ _MARKET_TICKER = re.compile(
 )
 
 
+def market_event_ticker(ticker: str) -> str | None:
+    """The event part of a bracket market ticker (``HIGHCHI-24JAN14`` of ``...-T-1``), or None."""
+    m = _MARKET_TICKER.match(ticker)
+    return None if m is None else m["event"]
+
+
 def derive_markets(
     tickers: Iterable[str], known: Mapping[str, Iterable[str]] | None = None
 ) -> tuple[list[MarketRecord], dict[str, str]]:

@@ -58,6 +58,7 @@ from weather_trader.history.importers import (
     ReportRecord,
     TradeRecord,
     derive_markets,
+    market_event_ticker,
 )
 from weather_trader.store.models import (
     DETERMINISTIC_MEMBER,
@@ -343,7 +344,7 @@ def _plan_markets(
             _place_market(record, summary, state, inserts, updates)
     missing = traded - state.keys()
     if missing:
-        events = {t.rsplit("-", 1)[0] for t in missing}
+        events = {e for t in missing if (e := market_event_ticker(t)) is not None}
         known: dict[str, set[str]] = defaultdict(set)
         for ticker, values in state.items():
             known[values["event_ticker"]].add(ticker)

@@ -277,3 +277,20 @@ def test_derivation_rules() -> None:
     )  # fmt: skip
     assert set(underived) == {"KXHIGHNY-25JAN01-B40", "nonsense"}
     assert legacy_market("X")["status"] == "finalized"
+
+
+def test_a_lone_tail_is_placed_by_the_stored_brackets_of_its_event(
+    engine: Engine, tmp_path: Path
+) -> None:
+    brackets = write(tmp_path / "b.csv", f"""{TRADE_CSV_HEADER}
+2024-01-14,HIGHCHI-24JAN14-B-0.5,a,2024-01-13T17:00:00Z,5,95,1,no
+2024-01-14,HIGHCHI-24JAN14-B1.5,b,2024-01-13T17:00:00Z,5,95,1,no
+""")  # fmt: skip
+    tail = write(tmp_path / "t.csv", f"""{TRADE_CSV_HEADER}
+2024-01-14,HIGHCHI-24JAN14-T-1,c,2024-01-13T17:00:00Z,5,95,1,no
+""")  # fmt: skip
+    assert import_history(engine, trades=[brackets]).derived.inserted == 2
+    result = import_history(engine, trades=[tail])
+    assert result.derived.inserted == 1 and not result.underived
+    less = market_history(engine).set_index("ticker").loc["HIGHCHI-24JAN14-T-1"]
+    assert (less.strike_type, less.cap_strike) == ("less", -1)
