@@ -38,8 +38,8 @@ TRADE_COLUMNS = (
 )  # fmt: skip
 """One row per fill. ``action`` buy/sell, ``side`` yes/no, ``price`` the side's price per
 contract (Decimal dollars, slippage included), ``fee`` the fill's fee, ``liquidity``
-taker/maker, ``p_model`` our probability that the *side* wins, ``p_market`` the market's
-probability of YES at the decision, ``settled_yes`` bool, ``pnl`` Decimal: for a buy, payout
+taker/maker, ``p_model`` and ``p_market`` the model's and the market's probability of YES at
+the decision (not of the side), ``settled_yes`` bool, ``pnl`` Decimal: for a buy, payout
 of its contracts held to settlement minus their cost minus the fill's fee; for a sell, proceeds
 minus the (FIFO) cost of the contracts sold minus its fee. The sum of ``pnl`` is the run's P&L."""
 
