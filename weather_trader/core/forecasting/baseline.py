@@ -9,7 +9,7 @@ from the training cases only, so in a walk-forward the choice of "best" never lo
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -70,7 +70,6 @@ class RawBestBaseline:
 
     min_cases: int = 30
     name: str = NAME
-    _unused: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def fit(self, cases: pd.DataFrame) -> FittedRawBest:
         """Rank the sources by CRPS of Normal(forecast, RMSE) on the labelled ``cases``.

@@ -70,7 +70,7 @@ def _case_crps(walk: WalkResult, events: pd.DataFrame, name: str) -> np.ndarray:
         ]
         .to_numpy(dtype=int)
     )
-    return crps(walk.pmfs[name][rows], events["score_truth"].to_numpy(dtype=float))
+    return crps(walk.pmfs[name][rows], walk.cases["score_truth"].to_numpy(dtype=float)[rows])
 
 
 def score_walk(
