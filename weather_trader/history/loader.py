@@ -284,25 +284,34 @@ def _sqlite_converter(column_type: Any) -> Callable[[Any], Any] | None:
 def _insert(
     conn: Connection, table: Table, columns: Sequence[str], rows: list[tuple[Any, ...]]
 ) -> None:
-    """Insert row tuples in chunks: SQLite through the driver, Postgres through Core."""
+    """Insert row tuples in chunks straight through the driver (SQLAlchemy's per-value bind
+    processing costs more than the insert itself); Core for any other driver."""
     if not rows:
         return
-    if conn.dialect.name != "sqlite":
+    quote = conn.dialect.identifier_preparer.quote
+    head = f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) VALUES "
+    if conn.dialect.name == "sqlite":
+        sql = head + f"({', '.join('?' for _ in columns)})"
+        converters = [_sqlite_converter(table.c[c].type) for c in columns]
+        for chunk in _chunks(rows, WRITE_CHUNK):
+            values = [list(column) for column in zip(*chunk, strict=True)]
+            for i, convert in enumerate(converters):
+                if convert is not None:
+                    values[i] = [None if v is None else convert(v) for v in values[i]]
+            conn.exec_driver_sql(sql, list(zip(*values, strict=True)))
+    elif conn.dialect.driver == "psycopg2":
+        from psycopg2.extras import execute_values
+
+        # The session's own DBAPI connection: same transaction. psycopg2 adapts aware
+        # datetimes, dates, Decimals and None natively.
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            execute_values(cursor, head + "%s", rows, page_size=WRITE_CHUNK)
+        finally:
+            cursor.close()
+    else:
         for chunk in _chunks(rows, WRITE_CHUNK):
             conn.execute(insert(table), [dict(zip(columns, row, strict=True)) for row in chunk])
-        return
-    quote = conn.dialect.identifier_preparer.quote
-    sql = (
-        f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
-        f"VALUES ({', '.join('?' for _ in columns)})"
-    )
-    converters = [_sqlite_converter(table.c[c].type) for c in columns]
-    for chunk in _chunks(rows, WRITE_CHUNK):
-        values = [list(column) for column in zip(*chunk, strict=True)]
-        for i, convert in enumerate(converters):
-            if convert is not None:
-                values[i] = [None if v is None else convert(v) for v in values[i]]
-        conn.exec_driver_sql(sql, list(zip(*values, strict=True)))
 
 
 def _select_in(
