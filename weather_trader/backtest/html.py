@@ -50,7 +50,20 @@ def nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
 
 
 def _money(v: float) -> str:
-    return f"${v:,.0f}" if abs(v) >= 100 else f"${v:,.2f}"
+    sign = "-" if v < 0 else ""
+    return f"{sign}${abs(v):,.0f}" if abs(v) >= 100 else f"{sign}${abs(v):,.2f}"
+
+
+def _legend(entries: Sequence[tuple[str, str]]) -> list[str]:
+    """Colour keys in the top-right corner."""
+    out = []
+    for i, (name, colour) in enumerate(entries):
+        y = TOP + 4 + i * 14
+        x = LEFT + 12
+        out.append(f'<rect x="{x}" y="{y - 5}" width="10" height="10" fill="{colour}"/>'
+                   f'<text class="tick" x="{x + 14}" y="{y}" dominant-baseline="middle">'
+                   f"{escape(name)}</text>")  # fmt: skip
+    return out
 
 
 class _Box:
@@ -121,8 +134,9 @@ def line_chart(
     body = _y_axis(box, ticks, fmt)
     for i in sorted({0, len(days) // 2, len(days) - 1}):
         x = _fmt(box.x(xs[i]))
+        anchor = "start" if i == 0 else "end" if i == len(days) - 1 else "middle"
         body.append(f'<text class="tick" x="{x}" y="{HEIGHT - BOTTOM + 16}" '
-                    f'text-anchor="middle">{days[i].isoformat()}</text>')  # fmt: skip
+                    f'text-anchor="{anchor}">{days[i].isoformat()}</text>')  # fmt: skip
     if baseline is not None:
         y = _fmt(box.y(baseline))
         body.append(f'<line class="base" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y}" y2="{y}" '
@@ -179,6 +193,7 @@ def calibration_chart(
                     f'text-anchor="middle">{t:.1f}</text>')  # fmt: skip
     body.append(f'<line x1="{_fmt(box.x(0))}" y1="{_fmt(box.y(0))}" x2="{_fmt(box.x(1))}" '
                 f'y2="{_fmt(box.y(1))}" stroke="{GREY}" stroke-dasharray="4 3"/>')  # fmt: skip
+    body += _legend([(name, colour) for name, (_, colour) in tables.items()])
     for name, (rows, colour) in tables.items():
         pts = [(r["mean_p"], r["observed"], r["n"]) for r in rows]
         if not pts:
@@ -222,7 +237,8 @@ def charts(report: Mapping[str, Any]) -> dict[str, Markup]:
         ),
         "P&L by price paid": bar_chart(
             "P&L by price bucket",
-            [(r["price_bucket"], r["pnl"]) for r in report.get("by_price_bucket", [])],
+            [(r["price_bucket"], r["pnl"]) for r in report.get("by_price_bucket", [])
+             if r["trades"]],
         ),
     }  # fmt: skip
     calibration = report.get("calibration", {})

@@ -29,17 +29,19 @@ Conventions (fixed, never tuned to a result):
   (:data:`BOOTSTRAP_RESAMPLES` times, seed :data:`BOOTSTRAP_SEED`, percentile interval), so the
   same frames always give the same interval. Days are treated as independent: the events of a
   day are correlated but consecutive days nearly are not.
-- Kelly effectiveness compares the realised log growth of equity, ``log(final / bankroll)``,
-  with the growth the model expected of its bets: the sum over buys of
+- Kelly effectiveness is the realised log growth of the bets over the growth the model expected
+  of them: summed over buys, ``log(1 + pnl / W)`` against
   ``q log(1 + win / W) + (1 - q) log(1 - loss / W)``, with ``q`` the model's probability that
-  the side bought pays, ``W`` the equity at the start of the decision day, ``win`` and ``loss``
-  the order's payoff after fees. Near 1: the model's edge was real; below 0: the bets lost.
+  the side bought pays, ``W`` the bankroll Kelly sized against (the engine's ``bankroll``
+  column; else the equity at the start of the decision day), ``win`` and ``loss`` the fill's
+  payoff after fees. Near 1: the model's edge was real; below 0: the bets lost money.
 - Brier of the probabilities traded on: once per distinct (market, decision instant) bought,
   ``(p - settled_yes)^2`` for the model's ``p_model`` and the market's ``p_market``.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -279,7 +281,7 @@ def breakdown(trades: pd.DataFrame, by: str, order: Sequence[Any] | None = None)
 
 def price_bucket_labels(edges: Sequence[float] = PRICE_BUCKETS) -> list[str]:
     """``"0.00-0.10"`` style labels of the price buckets (the last one closed at 1)."""
-    return [f"{lo:.2f}-{min(hi, 1.0):.2f}" for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
+    return [f"{lo:.2f}-{min(hi, 1.0):.2f}" for lo, hi in itertools.pairwise(edges)]
 
 
 def with_price_bucket(trades: pd.DataFrame, edges: Sequence[float] = PRICE_BUCKETS) -> pd.DataFrame:
@@ -291,7 +293,7 @@ def with_price_bucket(trades: pd.DataFrame, edges: Sequence[float] = PRICE_BUCKE
 
 
 def traded_probabilities(trades: pd.DataFrame) -> pd.DataFrame:
-    """One row per distinct (market, decision instant) bought: ``p_model, p_market, settled_yes``."""
+    """``p_model, p_market, settled_yes`` once per distinct (market, decision instant) bought."""
     require_columns(trades, ("market_ticker", "decided_at", "action", "p_model", "p_market",
                              "settled_yes"), "trades")  # fmt: skip
     buys = trades[trades["action"] == "buy"]
@@ -365,29 +367,47 @@ def _equity_before(equity: pd.DataFrame, bankroll: float) -> dict[Any, float]:
 def kelly_effectiveness(
     trades: pd.DataFrame, equity: pd.DataFrame, bankroll: Decimal | float
 ) -> dict[str, Any]:
-    """Realised against expected log growth of equity (see the module notes)."""
+    """Realised against expected log growth (see the module notes).
+
+    When the engine gives each buy its own ``expected_log_growth`` and ``realised_log_growth``
+    (of the Kelly bankroll at its decision), those are summed; otherwise they are computed here
+    from the equity at the start of the decision day. ``equity_log_growth`` is
+    ``log(final equity / bankroll)`` either way.
+    """
     require_columns(trades, ("decided_at", "action", "side", "count", "price", "fee",
-                             "p_model"), "trades")  # fmt: skip
+                             "p_model", "pnl"), "trades")  # fmt: skip
     bank = float(bankroll)
     final = float(as_float(equity.sort_values("date")["equity"])[-1]) if len(equity) else bank
-    realised = math.log(final / bank) if final > 0 and bank > 0 else None
+    equity_growth = math.log(final / bank) if final > 0 and bank > 0 else None
     buys = trades[trades["action"] == "buy"]
-    expected = 0.0
-    if len(buys):
+    expected = realised = 0.0
+    if len(buys) and {"expected_log_growth", "realised_log_growth"} <= set(buys.columns):
+        exp, real = as_float(buys["expected_log_growth"]), as_float(buys["realised_log_growth"])
+        ok = np.isfinite(exp) & np.isfinite(real)
+        expected, realised = float(np.sum(exp[ok])), float(np.sum(real[ok]))
+    elif len(buys):
         start = _equity_before(equity, bank)
         days = pd.to_datetime(buys["decided_at"], utc=True).dt.date
         wealth = np.array([start.get(d, bank) for d in days], dtype=float)
         count, price = as_float(buys["count"]), as_float(buys["price"])
-        fee = as_float(buys["fee"])
+        fee, pnl = as_float(buys["fee"]), as_float(buys["pnl"])
         p_yes = as_float(buys["p_model"])
         q = np.where((buys["side"] == "yes").to_numpy(), p_yes, 1.0 - p_yes)
         win = count * (1.0 - price) - fee
         loss = count * price + fee
         ok = np.isfinite(q) & (wealth > loss)
-        growth = q * np.log1p(win / wealth) + (1 - q) * np.log1p(-loss / wealth)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            growth = q * np.log1p(win / wealth) + (1 - q) * np.log1p(-loss / wealth)
+            got = np.log1p(pnl / wealth)
         expected = float(np.sum(growth[ok]))
-    ratio = realised / expected if realised is not None and expected > 0 else None
-    return {"expected_log_growth": expected, "realised_log_growth": realised, "ratio": ratio}
+        realised = float(np.sum(got[ok]))
+    ratio = realised / expected if expected > 0 else None
+    return {
+        "expected_log_growth": expected,
+        "realised_log_growth": realised,
+        "equity_log_growth": equity_growth,
+        "ratio": ratio,
+    }
 
 
 # -- the summary ----------------------------------------------------------------------------------
@@ -430,6 +450,7 @@ def summary(
         "max_drawdown_recovered": _iso(dd.recovered),
         "kelly_expected_log_growth": kelly["expected_log_growth"],
         "kelly_realised_log_growth": kelly["realised_log_growth"],
+        "equity_log_growth": kelly["equity_log_growth"],
         "kelly_effectiveness": kelly["ratio"],
         "brier_traded_n": brier["n"],
         "brier_model": brier["model"],

@@ -49,8 +49,9 @@ SLIPPAGE_KEYS = (
     "trades", "pnl", "roi", "sharpe", "max_drawdown", "mean_daily_pnl", "mean_daily_pnl_ci_low",
     "mean_daily_pnl_ci_high",
 )  # fmt: skip
-MARKET_PREDICTOR = "market"
-MODEL_PREDICTOR = "ours"
+MODEL_COLUMN = "p_ours"
+MARKET_COLUMN = "p_market"
+"""Prediction columns of the calibration of every bracket (``p_<predictor>``)."""
 
 
 def jsonable(value: Any) -> Any:
@@ -132,10 +133,13 @@ def headline(trades: pd.DataFrame, equity: pd.DataFrame, bankroll: Decimal | flo
 
 
 def calibration_tables(
-    trades: pd.DataFrame, predictions: pd.DataFrame | None
+    trades: pd.DataFrame,
+    predictions: pd.DataFrame | None,
+    model_column: str = MODEL_COLUMN,
+    market_column: str = MARKET_COLUMN,
 ) -> dict[str, dict[str, list[dict[str, Any]]]]:
     """Reliability tables of the probabilities traded on and, when ``predictions`` is given
-    (the walk's brackets: ``ours``, ``market`` and ``outcome`` columns), of every bracket."""
+    (the walk's brackets, with ``outcome``), of every bracket replayed."""
     traded = metrics.traded_probabilities(trades)
     out = {
         "traded": {
@@ -143,11 +147,11 @@ def calibration_tables(
             "market": metrics.calibration(traded["p_market"], traded["settled_yes"]),
         }
     }
-    if predictions is not None and len(predictions):
+    if predictions is not None and len(predictions) and "outcome" in predictions.columns:
         y = predictions["outcome"]
         out["all"] = {
             name: metrics.calibration(predictions[column], y)
-            for name, column in (("model", MODEL_PREDICTOR), ("market", MARKET_PREDICTOR))
+            for name, column in (("model", model_column), ("market", market_column))
             if column in predictions.columns
         }
     return out
@@ -161,6 +165,7 @@ def build_report(
     bankroll: Decimal | float,
     slippage_runs: Mapping[float, tuple[pd.DataFrame, pd.DataFrame]] | None = None,
     predictions: pd.DataFrame | None = None,
+    model_column: str = MODEL_COLUMN,
     extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The report of one run.
@@ -174,6 +179,7 @@ def build_report(
             other slippage settings (the report's ``slippage`` table).
         predictions: The walk's bracket predictions over the run's markets (for the
             calibration of every bracket, not only those traded).
+        model_column: The predictions' column the run traded on (``p_ours``).
         extra: More top-level entries (e.g. timings), written after the others.
     """
     config_json = jsonable(config)
@@ -195,7 +201,7 @@ def build_report(
             {"slippage": float(s), **headline(t, e, bankroll)}
             for s, (t, e) in sorted((slippage_runs or {}).items())
         ],
-        "calibration": calibration_tables(trades, predictions),
+        "calibration": calibration_tables(trades, predictions, model_column),
     }
     if extra:
         report.update(extra)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
 
 import numpy as np
@@ -11,40 +11,7 @@ import pandas as pd
 import pytest
 
 from weather_trader.backtest import metrics
-
-BANK = Decimal("100")
-
-
-def equity(*values: float, start: date = date(2024, 8, 16)) -> pd.DataFrame:
-    days = pd.date_range(start, periods=len(values), freq="D").date
-    return pd.DataFrame({"date": days, "equity": [Decimal(str(v)) for v in values]})
-
-
-def trade(**overrides: object) -> dict:
-    row = {
-        "decided_at": datetime(2024, 8, 15, 22, tzinfo=UTC),
-        "filled_at": datetime(2024, 8, 15, 22, 0, 5, tzinfo=UTC),
-        "market_ticker": "KXHIGHCHI-24AUG16-B80.5",
-        "event_ticker": "KXHIGHCHI-24AUG16",
-        "city": "CHI",
-        "climate_date": date(2024, 8, 16),
-        "instant": "D-1 16:00",
-        "action": "buy",
-        "side": "yes",
-        "count": 10,
-        "price": Decimal("0.40"),
-        "fee": Decimal("0.17"),
-        "liquidity": "taker",
-        "p_model": 0.6,
-        "p_market": 0.42,
-        "settled_yes": True,
-        "pnl": Decimal("5.83"),
-    }
-    return row | overrides
-
-
-def frame(*rows: dict) -> pd.DataFrame:
-    return pd.DataFrame(list(rows), columns=list(metrics.TRADE_COLUMNS))
+from weather_trader_tests.backtest.report_support import BANK, equity, frame, trade
 
 
 def test_daily_pnl_sharpe_and_sortino_by_hand() -> None:
@@ -109,7 +76,11 @@ def test_trade_stats_and_kelly_effectiveness_by_hand() -> None:
     expected = 0.6 * math.log(1 + 5.83 / 100) + 0.4 * math.log(1 - 4.17 / 100)
     assert kelly["expected_log_growth"] == pytest.approx(expected)
     assert kelly["realised_log_growth"] == pytest.approx(math.log(1.0583))
+    assert kelly["equity_log_growth"] == pytest.approx(math.log(1.0583))
     assert kelly["ratio"] == pytest.approx(math.log(1.0583) / expected)
+    # The engine's own per-fill growths win when it gives them.
+    given = trades.assign(expected_log_growth=[0.02], realised_log_growth=[0.01])
+    assert metrics.kelly_effectiveness(given, equity(105.83), BANK)["ratio"] == pytest.approx(0.5)
 
 
 def test_kelly_uses_the_probability_of_the_side_bought() -> None:
@@ -122,20 +93,20 @@ def test_kelly_uses_the_probability_of_the_side_bought() -> None:
 
 
 def test_breakdowns_brier_and_price_buckets() -> None:
+    nyc = {"market_ticker": "KXHIGHNY-24AUG16-B80.5", "city": "NYC", "instant": "D 08:00"}
     trades = frame(
         trade(),
-        trade(market_ticker="KXHIGHNY-24AUG16-B80.5", city="NYC", price=Decimal("0.05"),
-              fee=Decimal("0.04"), p_model=0.2, p_market=0.06, settled_yes=False,
-              pnl=Decimal("-0.54"), instant="D 08:00"),  # fmt: skip
-        trade(market_ticker="KXHIGHNY-24AUG16-B80.5", city="NYC", action="sell",
-              price=Decimal("0.10"), fee=Decimal("0.01"), settled_yes=False, pnl=Decimal("0.49"),
-              instant="D 08:00"),  # fmt: skip
-    )
+        trade(**nyc, price=Decimal("0.05"), fee=Decimal("0.04"), p_model=0.2, p_market=0.06,
+              settled_yes=False, pnl=Decimal("-0.54")),
+        trade(**nyc, action="sell", price=Decimal("0.10"), fee=Decimal("0.01"), settled_yes=False,
+              pnl=Decimal("0.49")),
+    )  # fmt: skip
     by_city = {r["city"]: r for r in metrics.breakdown(trades, "city")}
     assert by_city["CHI"]["pnl"] == pytest.approx(5.83)
     assert by_city["NYC"]["trades"] == 2 and by_city["NYC"]["win_rate"] == 0.5
     assert by_city["NYC"]["pnl"] == pytest.approx(-0.05)
-    assert by_city["NYC"]["staked"] == pytest.approx(0.5 + 0.04 + 0.01)  # a sell stakes only its fee
+    # A sell stakes only its fee.
+    assert by_city["NYC"]["staked"] == pytest.approx(0.5 + 0.04 + 0.01)
     buckets = metrics.with_price_bucket(trades)["price_bucket"].tolist()
     assert buckets == ["0.25-0.50", "0.00-0.10", "0.10-0.25"]
     brier = metrics.brier_traded(trades)  # two distinct markets bought
