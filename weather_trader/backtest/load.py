@@ -1,0 +1,170 @@
+"""The archive as a backtest reads it: predictions, trade tape, recorded quotes and markets.
+
+The only module of the package that does IO. Predictions come from the forecast-skill
+walk-forward (:mod:`weather_trader.evaluation`): every city trains the models, each refit uses
+only what was known then, and only climate days after ``config.end`` are left out (no
+prediction up to ``end`` can use them). The walk is the slow part, so its predictions can be
+cached in a pickle file keyed by everything they depend on (:func:`cached_predictions`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import pickle
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy import Engine, func, select
+
+from weather_trader.backtest.config import BacktestConfig
+from weather_trader.backtest.inputs import predictions_from_walks
+from weather_trader.backtest.tape import QUOTE_COLUMNS
+from weather_trader.core.forecasting.suite import ModelSuite
+from weather_trader.evaluation import load_archive, run_walks
+from weather_trader.store import repo_history
+from weather_trader.store.models import (
+    BookSnapshotRow,
+    ClimateReportRow,
+    ForecastRow,
+    MarketRow,
+    MarketTradeRow,
+)
+
+CACHE_VERSION = 1
+"""Bumped when the cached frame's meaning changes."""
+_IN_CHUNK = 900
+
+
+@dataclass
+class BacktestInputs:
+    """The frames ``run_backtest`` takes (schemas in :mod:`weather_trader.backtest.result`)."""
+
+    predictions: pd.DataFrame
+    tape: pd.DataFrame
+    quotes: pd.DataFrame
+    markets: pd.DataFrame
+
+
+def load_markets(engine: Engine, config: BacktestConfig) -> pd.DataFrame:
+    """The configured cities' markets of the configured kinds and climate days."""
+    markets = repo_history.market_history(engine, config.cities, config.start, config.end)
+    return markets[markets["kind"].isin(config.kinds)].reset_index(drop=True)
+
+
+def load_tape(engine: Engine, tickers: Iterable[str]) -> pd.DataFrame:
+    """Every recorded trade of ``tickers`` (``trade_history`` schema)."""
+    return repo_history.trade_history(engine, list(tickers))
+
+
+def load_quotes(engine: Engine, tickers: Iterable[str]) -> pd.DataFrame:
+    """Recorded top of book of ``tickers`` (the market feed's ``book_snapshots``)."""
+    columns = (
+        BookSnapshotRow.ticker,
+        BookSnapshotRow.captured_at,
+        BookSnapshotRow.yes_bid,
+        BookSnapshotRow.yes_ask,
+        BookSnapshotRow.yes_bid_size,
+        BookSnapshotRow.yes_ask_size,
+    )
+    wanted = sorted(set(tickers))
+    rows = []
+    with engine.connect() as conn:
+        for i in range(0, len(wanted), _IN_CHUNK):
+            chunk = wanted[i : i + _IN_CHUNK]
+            rows.extend(conn.execute(select(*columns).where(BookSnapshotRow.ticker.in_(chunk))))
+    frame = pd.DataFrame([tuple(r) for r in rows], columns=list(QUOTE_COLUMNS))
+    frame["at"] = pd.to_datetime(frame["at"], utc=True)
+    for column in QUOTE_COLUMNS[2:]:
+        frame[column] = frame[column].astype("float64")
+    return frame.sort_values(["ticker", "at"], kind="stable").reset_index(drop=True)
+
+
+def compute_predictions(
+    engine: Engine,
+    config: BacktestConfig,
+    suite: ModelSuite | None = None,
+    workers: int = 1,
+) -> pd.DataFrame:
+    """Walk forward at the configured instants over the whole archive up to ``config.end``."""
+    frames = load_archive(engine, end=config.end, kinds=config.kinds)
+    walks = run_walks(frames, config.decision_instants(), config.end, suite, workers)
+    return predictions_from_walks(walks)
+
+
+def archive_fingerprint(engine: Engine) -> dict[str, str]:
+    """Row counts and newest instants of the archive tables the predictions depend on."""
+    queries = {
+        "forecasts": select(func.count(), func.max(ForecastRow.issued_at)),
+        "reports": select(func.count(), func.max(ClimateReportRow.issued_at)),
+        "markets": select(func.count(), func.max(MarketRow.close_time)),
+        "trades": select(func.count(), func.max(MarketTradeRow.traded_at)),
+    }
+    with engine.connect() as conn:
+        return {k: "|".join(str(v) for v in conn.execute(q).one()) for k, q in queries.items()}
+
+
+def suite_description(suite: ModelSuite) -> list[str]:
+    """A stable description of a suite's settings (its models' reprs, not function addresses)."""
+    settings = {k: v for k, v in vars(suite).items() if not callable(v)}
+    return [
+        *(repr(m) for m in suite.components()),
+        *(repr(m) for m in suite.baselines()),
+        json.dumps(settings, sort_keys=True, default=str),
+    ]
+
+
+def predictions_key(engine: Engine, config: BacktestConfig, suite: ModelSuite | None) -> str:
+    """Cache key: the archive's fingerprint, the instants, kinds, ``end`` and the suite."""
+    parts = {
+        "version": CACHE_VERSION,
+        "archive": archive_fingerprint(engine),
+        "instants": sorted(config.instants),
+        "kinds": sorted(config.kinds),
+        "end": str(config.end),
+        "suite": suite_description(suite or ModelSuite()),
+    }
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:24]
+
+
+def cached_predictions(
+    engine: Engine,
+    config: BacktestConfig,
+    cache_dir: Path,
+    suite: ModelSuite | None = None,
+    workers: int = 1,
+) -> tuple[pd.DataFrame, bool]:
+    """Predictions from ``cache_dir`` when computed before for the same key, else computed and
+    stored there. Returns the frame and whether it came from the cache."""
+    path = Path(cache_dir) / f"predictions-{predictions_key(engine, config, suite)}.pkl"
+    if path.exists():
+        with path.open("rb") as fh:
+            return pickle.load(fh), True
+    frame = compute_predictions(engine, config, suite, workers)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("wb") as fh:
+        pickle.dump(frame, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    tmp.replace(path)
+    return frame, False
+
+
+def load_inputs(
+    engine: Engine,
+    config: BacktestConfig,
+    predictions: pd.DataFrame | None = None,
+    workers: int = 1,
+) -> BacktestInputs:
+    """Everything ``run_backtest`` needs for ``config`` (predictions computed when not given)."""
+    if predictions is None:
+        predictions = compute_predictions(engine, config, workers=workers)
+    markets = load_markets(engine, config)
+    tickers = markets["ticker"].tolist()
+    return BacktestInputs(
+        predictions=predictions,
+        tape=load_tape(engine, tickers),
+        quotes=load_quotes(engine, tickers),
+        markets=markets,
+    )
