@@ -17,6 +17,7 @@ from api import queries
 from api.cockpit import install_auth, install_request_context
 from api.deps import get_engine, get_metrics, get_settings
 from api.metrics import DomainSnapshot, MetricsMiddleware, SidecarMetrics
+from api.notifications import Notifier
 from api.outbox import OutboxHub
 from api.routes import health, live, metrics, overview, pages, queue
 from api.settings import ApiSettings
@@ -56,6 +57,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     )
     app.state.hub = hub
     await hub.start()
+    notifier = Notifier(engine, settings.operator_defaults, settings.notify_interval)
+    app.state.notifier = notifier
+    await notifier.start()
     logger.info(
         "sidecar started",
         extra={
@@ -66,6 +70,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        await notifier.stop()
         await hub.stop()
         app.state.hub = None
         app.state.engine = None

@@ -73,8 +73,10 @@ class JsonFormatter(logging.Formatter):
 def configure_json_logging(level: str = "info") -> None:
     """Send every log line to stderr as JSON (the ``weather-trader-api`` server does this)."""
     install_request_id_factory()
+    root = logging.getLogger()
+    root.setLevel(level.upper())
+    if any(isinstance(h.formatter, JsonFormatter) for h in root.handlers):
+        return
     handler = logging.StreamHandler()
     handler.setFormatter(JsonFormatter())
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level.upper())
+    root.addHandler(handler)

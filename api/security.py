@@ -25,7 +25,8 @@ from starlette.datastructures import Headers
 from starlette.types import Scope
 
 from api.errors import LoginRequired
-from weather_trader.core.passwords import DUMMY_HASH, hash_password, needs_rehash, verify_password
+from weather_trader.core import passwords
+from weather_trader.core.passwords import hash_password, needs_rehash, verify_password
 from weather_trader.store import repo_users
 from weather_trader.store.db import session_scope
 
@@ -122,7 +123,7 @@ def authenticate(
     now = now or datetime.now(UTC)
     with session_scope(engine) as session:
         stored = repo_users.password_hash_of(session, username)
-        if not verify_password(stored or DUMMY_HASH, password) or stored is None:
+        if not verify_password(stored or passwords.DUMMY_HASH, password) or stored is None:
             return None
         if needs_rehash(stored):
             repo_users.set_password_hash(session, username, hash_password(password))

@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from weather_trader import cli_evaluate, cli_history
+from weather_trader import cli_evaluate, cli_history, cli_users
 from weather_trader.settings import Settings, SettingsError
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -53,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     cli_evaluate.add_arguments(commands)
     cli_history.add_arguments(commands)
+    cli_users.add_arguments(commands)
     args = parser.parse_args(argv)
 
     try:
@@ -70,6 +71,8 @@ def main(argv: list[str] | None = None) -> int:
         return cli_evaluate.run(settings, args)
     if args.command == "history":
         return cli_history.run(settings, args)
+    if args.command in ("users", "kalshi-key"):
+        return cli_users.run(settings, args)
     if args.command == "exchange":
         return _exchange(settings, args)
     if args.command == "feed":

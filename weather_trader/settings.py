@@ -134,13 +134,14 @@ class Settings(EnvSettings):
                 "WEATHER_TRADER_USER_AGENT must name the app and a contact "
                 '(e.g. "weather-trader (you@example.com)") outside sim mode'
             )
-        if self.mode in ("demo", "live") and not (
-            self.kalshi_key_id and self.kalshi_private_key_path
+        # Without a key file, demo/live sign with the key stored encrypted in the database
+        # (`weather-trader kalshi-key set`); its absence fails the first signed request.
+        if (
+            self.mode in ("demo", "live")
+            and self.kalshi_private_key_path
+            and not self.kalshi_key_id
         ):
-            raise ValueError(
-                f"WEATHER_TRADER_MODE={self.mode} trades on Kalshi: set KALSHI_KEY_ID and "
-                "KALSHI_PRIVATE_KEY_PATH"
-            )
+            raise ValueError("KALSHI_PRIVATE_KEY_PATH needs KALSHI_KEY_ID (the key's id)")
         # Signed orders and the key id must not cross the network in clear text.
         url = self.kalshi_api_url
         if self.mode in TLS_MODES and url is not None and not is_secure_url(url):

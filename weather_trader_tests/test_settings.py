@@ -150,8 +150,12 @@ def test_real_modes_need_a_contact_and_trading_modes_a_key() -> None:
         Settings.from_env({"WEATHER_TRADER_MODE": "paper"})
     agent = {"WEATHER_TRADER_USER_AGENT": "wt (ops@example.com)"}
     for mode in ("demo", "live"):
-        with pytest.raises(SettingsError, match="set KALSHI_KEY_ID and KALSHI_PRIVATE_KEY_PATH"):
-            Settings.from_env({"WEATHER_TRADER_MODE": mode, **agent})
+        with pytest.raises(SettingsError, match="KALSHI_PRIVATE_KEY_PATH needs KALSHI_KEY_ID"):
+            Settings.from_env(
+                {"WEATHER_TRADER_MODE": mode, "KALSHI_PRIVATE_KEY_PATH": "/k.pem", **agent}
+            )
+        # No key file: the key stored encrypted in the database signs (checked at run time).
+        assert Settings.from_env({"WEATHER_TRADER_MODE": mode, **agent}).kalshi_key_id is None
     key = {"KALSHI_KEY_ID": "k", "KALSHI_PRIVATE_KEY_PATH": "/k.pem"}
     live = Settings.from_env({"WEATHER_TRADER_MODE": "live", **agent, **key})
     assert live.resolved_kalshi_api_url == "https://api.elections.kalshi.com/trade-api/v2"

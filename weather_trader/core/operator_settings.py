@@ -55,9 +55,23 @@ def _webhook(value: str | None) -> str | None:
     return value
 
 
-Money = Annotated[Decimal, Field(gt=0, le=Decimal("1000000"), max_digits=12, decimal_places=4)]
-KellyFraction = Annotated[Decimal, Field(gt=0, le=1, max_digits=6, decimal_places=4)]
-MinEdge = Annotated[Decimal, Field(ge=0, lt=1, max_digits=6, decimal_places=4)]
+def _canonical(value: Decimal) -> Decimal:
+    """``0.050`` -> ``0.05``, ``25.00`` -> ``25``: one spelling per value, so an unchanged
+    value never shows as a change."""
+    return value.quantize(Decimal(1)) if value == value.to_integral_value() else value.normalize()
+
+
+Money = Annotated[
+    Decimal,
+    Field(gt=0, le=Decimal("1000000"), max_digits=12, decimal_places=4),
+    AfterValidator(_canonical),
+]
+KellyFraction = Annotated[
+    Decimal, Field(gt=0, le=1, max_digits=6, decimal_places=4), AfterValidator(_canonical)
+]
+MinEdge = Annotated[
+    Decimal, Field(ge=0, lt=1, max_digits=6, decimal_places=4), AfterValidator(_canonical)
+]
 Cities = Annotated[tuple[str, ...], AfterValidator(_cities)]
 Instants = Annotated[tuple[Annotated[str, AfterValidator(_instant)], ...], Field(max_length=24)]
 Webhook = Annotated[str | None, Field(max_length=2000), AfterValidator(_webhook)]

@@ -175,10 +175,15 @@ def trading_sensor(
     """
     seen: dict[str, str] = json.loads(context.cursor or "{}")
     now = clock.now()
+    operator = database.operator_settings()  # the dashboard's kill switch and cities
+    if operator.kill_switch:
+        return SensorResult(skip_reason="the kill switch is on", cursor=context.cursor)
     requests = []
     # Only live partitions are remembered: past days drop out instead of growing the cursor.
     live: dict[str, str] = {}
     for city, key in live_partitions(now):
+        if city not in operator.cities_enabled:
+            continue
         day = date.fromisoformat(key.keys_by_dimension["date"])
         with database.session() as session:
             dists = [repo.distribution_for(session, city, day, k) for k in KINDS]

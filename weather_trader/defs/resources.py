@@ -21,6 +21,7 @@ from pydantic import PrivateAttr
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from weather_trader.core.operator_settings import OperatorSettings
 from weather_trader.core.ports import Broker, MarketData, PositionReader, WeatherSource
 from weather_trader.core.trading import RiskLimits
 from weather_trader.settings import Settings
@@ -34,6 +35,7 @@ from weather_trader.sources.kalshi.market_data import KalshiMarketData
 from weather_trader.sources.kalshi.rest import KalshiClient
 from weather_trader.sources.live_weather import LiveWeatherSource
 from weather_trader.sources.visual_crossing import VisualCrossingClient
+from weather_trader.store import repo_settings, secrets
 from weather_trader.store.db import make_engine, migrate, session_scope
 
 
@@ -55,6 +57,14 @@ class DatabaseResource(ConfigurableResource):
             migrate(self._engine)
         with session_scope(self._engine) as session:
             yield session
+
+    def operator_settings(self) -> OperatorSettings:
+        """The operator settings stored from the dashboard over the environment's defaults
+        (the kill switch, the cities enabled, ...), read afresh on each call."""
+        with self.session() as session:
+            return repo_settings.stored_settings(
+                session, OperatorSettings.defaults_from(Settings.from_env())
+            )
 
 
 # -- weather --------------------------------------------------------------------------------------
@@ -120,12 +130,34 @@ class KalshiApiResource(ConfigurableResource):
     key_id: str | None = None
     private_key_path: str | None = None
     private_key_passphrase: str | None = None
+    database_url: str | None = None
+    """Where a key stored with ``weather-trader kalshi-key set`` is read when no path is set."""
+    home: str | None = None
+    """The home folder holding the master key file (unless ``WEATHER_TRADER_SECRET_KEY``)."""
     _clients: dict[bool, KalshiClient] = PrivateAttr(default_factory=dict)
+    _stored: tuple[str, bytes] | None = PrivateAttr(default=None)
+
+    def _stored_key(self) -> tuple[str, bytes] | None:
+        """The key id and PEM stored encrypted in the database, when no key file is set."""
+        if self.private_key_path or not (self.database_url and self.home):
+            return None
+        if self._stored is None:
+            engine = make_engine(self.database_url)
+            try:
+                migrate(engine)
+                with session_scope(engine) as session:
+                    if secrets.kalshi_key_info(session) is None:
+                        return None
+                    master = secrets.load_master_key(Path(self.home))
+                    self._stored = secrets.load_kalshi_key(session, master)
+            finally:
+                engine.dispose()
+        return self._stored
 
     @property
     def has_key(self) -> bool:
-        """Whether requests can be signed."""
-        return bool(self.key_id and self.private_key_path)
+        """Whether requests can be signed (a key file, or a key stored in the database)."""
+        return bool(self.key_id and self.private_key_path) or self._stored_key() is not None
 
     def local_exchange_time(self) -> ExchangeTime:
         """The local exchange's clock, wound with signed ``/sim`` requests (sim mode only)."""
@@ -138,7 +170,8 @@ class KalshiApiResource(ConfigurableResource):
     def _require_key(self) -> None:
         if not self.has_key:
             raise ModeUnavailableError(
-                "trading through Kalshi needs KALSHI_KEY_ID and KALSHI_PRIVATE_KEY_PATH "
+                "trading through Kalshi needs KALSHI_KEY_ID and KALSHI_PRIVATE_KEY_PATH, or a "
+                "key stored with `weather-trader kalshi-key set` "
                 "(for the local exchange: weather-trader exchange create-key)"
             )
 
@@ -148,10 +181,14 @@ class KalshiApiResource(ConfigurableResource):
             self._require_key()
         if signed not in self._clients:
             credentials = None
-            if signed:
+            if signed and self.private_key_path:
                 credentials = KalshiCredentials.from_file(
                     self.key_id, self.private_key_path, self.private_key_passphrase
                 )
+            elif signed:
+                stored = self._stored_key()
+                assert stored is not None  # _require_key passed
+                credentials = KalshiCredentials.from_pem(*stored)
             self._clients[signed] = KalshiClient(self.api_url, credentials)
         return self._clients[signed]
 
@@ -274,19 +311,54 @@ class TradingConfigResource(ConfigurableResource):
     daily_loss_limit: str = _setting("daily_loss_limit")
     kill_switch: bool = _setting("kill_switch")
     max_forecast_age_hours: float = _setting("max_forecast_age_hours")
+    database_url: str | None = None
+    """Where the operator settings stored from the dashboard are read (None: these values)."""
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> TradingConfigResource:
+    def from_settings(
+        cls, settings: Settings, database_url: str | None = None
+    ) -> TradingConfigResource:
         """The resource holding ``settings``' values of its fields."""
-        values = {name: getattr(settings, name) for name in cls.model_fields}
-        return cls(**{k: str(v) if isinstance(v, Decimal) else v for k, v in values.items()})
+        values = {
+            name: getattr(settings, name) for name in cls.model_fields if name != "database_url"
+        }
+        return cls(
+            **{k: str(v) if isinstance(v, Decimal) else v for k, v in values.items()},
+            database_url=database_url,
+        )
+
+    def operator(self) -> OperatorSettings:
+        """The operator settings stored in the database over this resource's values, read
+        afresh on each call (a change from the dashboard applies to the next run)."""
+        defaults = OperatorSettings.defaults_from(self)
+        if self.database_url is None:
+            return defaults
+        return stored_operator_settings(self.database_url, defaults)
 
     def limits(self) -> RiskLimits:
-        """The risk limits as the trading rule takes them."""
+        """The risk limits as the trading rule takes them (stored settings over the config)."""
         own = type(self).model_fields
-        return RiskLimits(
-            **{name: getattr(self, name) for name in RiskLimits.model_fields if name in own}
-        )
+        values = {name: getattr(self, name) for name in RiskLimits.model_fields if name in own}
+        stored = self.operator().limits_values()
+        values.update({k: v for k, v in stored.items() if k in RiskLimits.model_fields})
+        return RiskLimits(**values)
+
+
+def stored_operator_settings(
+    database_url: str, defaults: OperatorSettings | None = None
+) -> OperatorSettings:
+    """The operator settings stored in the database over ``defaults`` (else the environment's).
+
+    Raises:
+        OperatorSettingsError: If a stored value is invalid.
+    """
+    defaults = defaults or OperatorSettings.defaults_from(Settings.from_env())
+    engine = make_engine(database_url)  # no migration: the settings table is in the first one
+    try:
+        with session_scope(engine) as session:
+            return repo_settings.stored_settings(session, defaults)
+    finally:
+        engine.dispose()
 
 
 class ClockResource(ConfigurableResource):
@@ -328,6 +400,8 @@ def _kalshi_api(settings: Settings) -> KalshiApiResource:
     assert url is not None  # every mode but in-process sim has one
     return KalshiApiResource(
         api_url=url,
+        database_url=_database_url(settings),
+        home=str(settings.resolved_home),
         key_id=settings.kalshi_key_id,
         private_key_path=(
             str(settings.kalshi_private_key_path) if settings.kalshi_private_key_path else None
@@ -383,10 +457,15 @@ def _database(settings: Settings) -> DatabaseResource:
     file carries no secret. Settings built from an explicit mapping (tests, tools) whose URL is
     not the environment's are bound as given.
     """
-    url = settings.resolved_database_url
+    return DatabaseResource(url=_database_url(settings))
+
+
+def _database_url(settings: Settings) -> str:
+    """The database URL as resource config: ``EnvVar("DATABASE_URL")`` when it comes from the
+    environment (see :func:`_database`), else the URL."""
     if settings.database_url and os.environ.get("DATABASE_URL") == settings.database_url:
-        return DatabaseResource(url=EnvVar("DATABASE_URL"))
-    return DatabaseResource(url=url)
+        return EnvVar("DATABASE_URL")
+    return settings.resolved_database_url
 
 
 def build_resources(settings: Settings) -> dict[str, ConfigurableResource]:
@@ -398,7 +477,7 @@ def build_resources(settings: Settings) -> dict[str, ConfigurableResource]:
     return {
         "database": _database(settings),
         **_mode_resources(settings),
-        "trading": TradingConfigResource.from_settings(settings),
+        "trading": TradingConfigResource.from_settings(settings, _database_url(settings)),
         "clock": ClockResource(),
         "model_store": ModelStoreResource(path=str(settings.model_store)),
     }

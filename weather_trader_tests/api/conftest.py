@@ -69,6 +69,18 @@ def make_settings(database_url: str, tmp_path: Path) -> SettingsFactory:
     return build
 
 
+@pytest.fixture(autouse=True)
+def cheap_password_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """argon2 with its smallest cost: the tests check the logic, not the hash's strength."""
+    from argon2 import PasswordHasher
+
+    from weather_trader.core import passwords
+
+    cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    monkeypatch.setattr(passwords, "_HASHER", cheap)
+    monkeypatch.setattr(passwords, "DUMMY_HASH", cheap.hash("dummy"))
+
+
 TEST_USER = "tester"
 TEST_PASSWORD = "correct horse battery staple"
 

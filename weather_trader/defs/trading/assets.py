@@ -203,7 +203,8 @@ def orders(
     In manual-approval mode new orders are only those of approved proposals (``_approved``).
     """
     client, reader = broker.client(), broker.exchange_positions()
-    already = halted = 0
+    already = halted = killed = 0
+    kill_switch = database.operator_settings().kill_switch  # the dashboard's, read per run
     results: list[OrderResult] = []
     mismatches: list[PositionMismatch] = []
     own: dict[str, dict[str, Any]] = {}
@@ -231,6 +232,9 @@ def orders(
             else:
                 (pending if item.order.client_order_id in status else new).append(item)
         new = _approved(context, database, city, day, new, clock.now())
+        if kill_switch:  # no order leaves, not even a pending one, while the switch is on
+            killed += len(pending) + len(new)
+            pending, new = [], []
         send = partial(_send, database, client, city, day, books)
         sent = [send(item) for item in pending]
         found = _reconcile(database, reader, city, day, set(decisions["ticker"]))
@@ -246,6 +250,7 @@ def orders(
         **_order_figures(results),
         "already_sent": already,
         "orders_halted": halted,
+        "orders_held_by_kill_switch": killed,
         "positions_reconciled": reader is not None,
     }
     check = AssetCheckResult(
