@@ -201,3 +201,8 @@ def gate_on_edge(decisions: Sequence[Decision], reason: str) -> list[Decision]:
         else dataclasses.replace(d, count=0, cost=zero, fee=zero, reason=why)
         for d in decisions
     ]
+
+
+def no_evaluation_reason(as_of: datetime) -> str:
+    """The reason of a candidate decided when no walk-forward evaluation was known yet."""
+    return f"{NO_MEASURED_EDGE}: no forecast_evaluation known at {as_of.isoformat()}"

@@ -617,3 +617,22 @@ def order_from_decision(
         price=decision.yes_book_price,
         time_in_force=time_in_force,
     )
+
+
+def market_probabilities(traded: Sequence[float], mids: Sequence[float]) -> list[float]:
+    """The market's probability of each bracket of one event, normalised to sum to 1.
+
+    Each bracket's price is its traded price where it has one (the hour's volume-weighted
+    trades before the decision, else its last trade; NaN when it never traded), else the
+    book's mid. NaN for every bracket when the prices sum to nothing.
+
+    Raises:
+        TradingError: If the sequences differ in length.
+    """
+    if len(traded) != len(mids):
+        raise TradingError(f"{len(traded)} traded prices but {len(mids)} mids")
+    prices = [t if math.isfinite(t) else float(m) for t, m in zip(traded, mids, strict=True)]
+    total = sum(prices)
+    if not (math.isfinite(total) and total > 0):
+        return [math.nan] * len(prices)
+    return [p / total for p in prices]

@@ -4,7 +4,8 @@
   and by ``live_refresh_sensor`` as soon as a live partition's distribution is missing or older
   than the schedule's period (at start-up, or after a missed tick).
 - ``automation_sensor`` (running by default) evaluates the assets' automation conditions: the
-  weekly retrain of ``temperature_model`` and the eager ``temperature_distribution``.
+  weekly retrain of the forecast models (``forecast_models``), the evaluation after it and the
+  eager ``temperature_distribution``.
 - Trading runs are sensor-triggered, one city-day per run: a new distribution or a price move.
 - A new final climate report is noticed by a sensor that triggers settlement.
 - ``pipeline_job`` materialises the whole partitioned graph; backfills and the demo run it over
@@ -37,6 +38,7 @@ from weather_trader.core.cities import CITIES, KINDS
 from weather_trader.core.climate_day import climate_date_of
 from weather_trader.core.quality import distributions_stale
 from weather_trader.core.retrading import moved_markets
+from weather_trader.defs.forecasting.models import EVALUATION, MODEL_ASSETS
 from weather_trader.defs.partitions import city_day_key
 from weather_trader.defs.resources import (
     ClockResource,
@@ -80,15 +82,16 @@ archive_backfill_job = define_asset_job(
     selection=AssetSelection.assets("weather_archive"),
     description="Backfill the archive (forecasts as published, climate reports) for past days.",
 )
+MODEL_SELECTION = AssetSelection.assets(*MODEL_ASSETS, EVALUATION)
 pipeline_job = define_asset_job(
     "pipeline_job",
-    selection=AssetSelection.all() - AssetSelection.assets("temperature_model", "weather_archive"),
+    selection=AssetSelection.all() - MODEL_SELECTION - AssetSelection.assets("weather_archive"),
     description="The whole partitioned graph, for backfills and replays over ranges.",
 )
 model_job = define_asset_job(
     "model_job",
-    selection=AssetSelection.assets("temperature_model"),
-    description="Retrain the temperature model.",
+    selection=MODEL_SELECTION,
+    description="Retrain the forecast models and measure them against the market.",
 )
 JOBS = [forecast_job, trading_job, settlement_job, pipeline_job, model_job, archive_backfill_job]
 
@@ -121,7 +124,9 @@ automation_sensor = AutomationConditionSensorDefinition(
     target=AssetSelection.all(),
     default_status=DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=30,
-    description="Evaluates the automation conditions: weekly retrain, eager distribution.",
+    description=(
+        "Evaluates the automation conditions: weekly retrain and evaluation, eager distribution."
+    ),
 )
 
 

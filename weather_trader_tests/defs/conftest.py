@@ -15,8 +15,18 @@ import dagster as dg
 import pytest
 from sqlalchemy import Engine
 
+from weather_trader.defs.forecasting import models
+from weather_trader.demo import record_market_history
 from weather_trader.settings import Settings
+from weather_trader.sim.world import build_sim
+from weather_trader_tests.defs.standin_models import standin_suite
 from weather_trader_tests.defs.support import CITY, DAY, HISTORY_DAYS, Pipeline, seed_history
+
+
+@pytest.fixture(autouse=True)
+def light_models(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The wiring tests fit the suite with light stand-in components (see standin_models)."""
+    monkeypatch.setattr(models, "production_suite", standin_suite)
 
 
 @pytest.fixture
@@ -39,11 +49,20 @@ def instance() -> Iterator[dg.DagsterInstance]:
 
 @pytest.fixture
 def pipeline(settings: Settings, engine: Engine, instance: dg.DagsterInstance) -> Pipeline:
-    """NYC's archive for the ``HISTORY_DAYS`` before ``DAY`` and a model trained on it.
+    """NYC's archive for the ``HISTORY_DAYS`` before ``DAY`` (forecasts, reports, and the sim
+    market recorded at the default instants) and the models trained on it.
 
     Training stops two days before ``DAY``: the latest final report out when ``DAY`` is decided.
     """
     seed_history(engine, [CITY], DAY - timedelta(days=HISTORY_DAYS), DAY - timedelta(days=1))
+    record_market_history(
+        engine,
+        build_sim(settings.sim_seed)[1],
+        [CITY],
+        DAY - timedelta(days=HISTORY_DAYS),
+        DAY - timedelta(days=1),
+        models.DEFAULT_INSTANTS,
+    )
     p = Pipeline(settings=settings, engine=engine, instance=instance)
     p.train(DAY - timedelta(days=2))
     return p

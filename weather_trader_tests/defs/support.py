@@ -9,9 +9,11 @@ from typing import Any
 import dagster as dg
 from sqlalchemy import Engine, select
 
+from weather_trader.core.gating import MeasuredEdge
+from weather_trader.core.model_choice import training_known_at
 from weather_trader.core.records import ClimateReport
 from weather_trader.definitions import build_definitions
-from weather_trader.defs.forecasting.assets import temperature_model
+from weather_trader.defs.forecasting.models import EVALUATION, WEATHER_ASSET, forecast_models
 from weather_trader.defs.partitions import city_day_key
 from weather_trader.defs.resources import build_resources
 from weather_trader.settings import Settings
@@ -20,6 +22,7 @@ from weather_trader.sim.world import build_sim
 from weather_trader.store import repo
 from weather_trader.store.db import session_scope
 from weather_trader.store.models import SettlementRow
+from weather_trader.store.schemas import ModelVersionRecord
 
 DAY = date(2026, 3, 10)
 """A settled climate day, far enough in the past that every report about it is out."""
@@ -86,17 +89,58 @@ class Pipeline:
         ]
 
     def train(self, train_end: date) -> dg.ExecuteInProcessResult:
-        """Materialise ``temperature_model`` on the archive up to ``train_end``."""
+        """Materialise the forecast models on the archive up to ``train_end``, and record an
+        evaluation known from the same instant that measured an edge in every city (tests of
+        the gate itself record their own: :meth:`record_evaluation`)."""
         result = dg.materialize(
-            [temperature_model],
+            [forecast_models],
             resources=self.resources,
             instance=self.instance,
-            run_config={"ops": {"temperature_model": {"config": {"train_end": str(train_end)}}}},
+            run_config={"ops": {"forecast_models": {"config": {"train_end": str(train_end)}}}},
         )
         assert result.success
-        metadata = result.asset_materializations_for_node("temperature_model")[0].metadata
+        materialized = {
+            m.asset_key.to_user_string(): m for m in result.get_asset_materialization_events()
+        }
+        metadata = materialized[WEATHER_ASSET].materialization.metadata
         self.model_version = metadata["version"].value
+        self.record_evaluation(train_end, brier_ours=0.40, brier_market=0.50)
         return result
+
+    def record_evaluation(
+        self,
+        train_end: date,
+        brier_ours: float,
+        brier_market: float,
+        events: int = 100,
+        instants: tuple[str, ...] = ("D-1 16:00", "D 08:00"),
+    ) -> str:
+        """Store a forecast_evaluation version (as the asset would) with the same measured
+        Briers for every city and instant; returns its version id."""
+        from weather_trader.core.cities import CITIES
+
+        version = f"evaluation-{train_end}-{brier_ours}-{brier_market}-{events}"
+        edges = [
+            MeasuredEdge(city, label, events, brier_ours, brier_market).__dict__
+            for city in CITIES
+            for label in instants
+        ]
+        with session_scope(self.engine) as session:
+            repo.save_model_version(
+                session,
+                ModelVersionRecord(
+                    name=EVALUATION,
+                    version=version,
+                    created_at=training_known_at(train_end),
+                    params={
+                        "known_at": training_known_at(train_end).isoformat(),
+                        "train_end": str(train_end),
+                        "instants": list(instants),
+                    },
+                    metrics={"edges": edges, "min_events": 30},
+                ),
+            )
+        return version
 
     def run(
         self, partition_key: str, raise_on_error: bool = True, **overrides: Any

@@ -1,33 +1,35 @@
-"""The trained temperature model and each city-day's predictive distribution."""
+"""Each city-day's predictive distribution, from the newest forecast suite known at its instant.
+
+The models themselves (``forecast_models``) and their walk-forward evaluation
+(``forecast_evaluation``) live in :mod:`.models`; they are imported here so the code location
+loads them with this module.
+"""
 
 # No `from __future__ import annotations`: Dagster reads these annotations at definition time.
 
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
+import numpy as np
+import pandas as pd
 from dagster import (
     AssetCheckResult,
     AssetCheckSpec,
     AssetExecutionContext,
     AssetMaterialization,
     AutomationCondition,
-    Config,
     MaterializeResult,
     asset,
 )
 
-from weather_trader.core.cities import CITIES, KINDS
+from weather_trader.core.cities import KINDS
 from weather_trader.core.climate_day import pipeline_as_of
 from weather_trader.core.distribution import observed_bounds
-from weather_trader.core.model_choice import (
-    ModelCandidate,
-    ModelChooser,
-    model_version_id,
-    training_known_at,
-)
-from weather_trader.core.predictor import PredictorParams, fit_predictor, predict_details
+from weather_trader.core.forecasting.cases import REPORT_COLUMNS, build_cases
+from weather_trader.core.forecasting.suite import WEATHER, FittedSuite
 from weather_trader.core.quality import SANE_MU_F, SANE_SIGMA_F, distribution_is_sane
+from weather_trader.core.skill import pmf_summary
 from weather_trader.defs.common import (
     KINDS_TAG,
     PARTITIONED,
@@ -35,26 +37,27 @@ from weather_trader.defs.common import (
     metadata_table,
     per_partition_results,
 )
+from weather_trader.defs.forecasting.models import (
+    WEATHER_ASSET,
+    WEEKLY_RETRAIN,
+    forecast_evaluation,
+    forecast_models,
+    suite_chooser,
+)
 from weather_trader.defs.resources import ClockResource, DatabaseResource, ModelStoreResource
 from weather_trader.store import repo
-from weather_trader.store.schemas import DistributionRecord, ModelVersionRecord
+from weather_trader.store.schemas import DistributionRecord
 
-MODEL_NAME = "temperature_model"
+__all__ = [
+    "WEEKLY_RETRAIN",
+    "forecast_evaluation",
+    "forecast_models",
+    "predict_weather",
+    "temperature_distribution",
+]
 
-
-class TrainingConfig(Config):
-    """Which history the model learns from.
-
-    Attributes:
-        train_end: Last climate day of the training window (ISO date); default yesterday.
-            A backtest sets it before its first traded day so nothing leaks.
-        lookback_days: Length of the training window in days.
-    """
-
-    train_end: str | None = None
-    lookback_days: int = 365
-
-
+METHOD = "weather-suite"
+"""The stored distribution's method: the weather stack's integer pmf."""
 DISTRIBUTION_COLUMNS = {
     "kind": "string",
     "mu": "float",
@@ -63,130 +66,43 @@ DISTRIBUTION_COLUMNS = {
     "cap": "float",
     "n_forecasts": "int",
 }
-
-# Weekly, whether or not `weather_archive` was backfilled since: the live pipeline keeps adding
-# forecasts and final reports to the tables the model trains on (`on_cron` would wait for the
-# archive asset, which nothing materialises under `make dev`).
-WEEKLY_RETRAIN = (
-    AutomationCondition.cron_tick_passed("0 6 * * 1", "UTC").since_last_handled()
-    & ~AutomationCondition.in_progress()
-).with_label("weekly_retrain(0 6 * * 1, UTC)")
+_NO_REPORTS = pd.DataFrame({c: [] for c in REPORT_COLUMNS})
 
 
-@asset(
-    deps=["weather_archive"],
-    group_name="forecasting",
-    kinds={"python", "pandas"},
-    description=(
-        "Predictor v1: per-model bias by city, kind and lead, and the spread of past errors of "
-        "the bias-corrected multi-model mean. Trained on the point-in-time archive against final "
-        "climate reports; retrained weekly."
-    ),
-    automation_condition=WEEKLY_RETRAIN,
-    check_specs=[
-        AssetCheckSpec(
-            "beats_raw_mean",
-            asset="temperature_model",
-            blocking=True,
-            description="The corrected mean's RMSE is no worse than the raw multi-model mean's.",
-        )
-    ],
-)
-def temperature_model(
-    context: AssetExecutionContext,
-    config: TrainingConfig,
-    database: DatabaseResource,
-    model_store: ModelStoreResource,
-    clock: ClockResource,
-) -> MaterializeResult:
-    """Fit the predictor on the archive and store it as a new model version."""
-    end = (
-        date.fromisoformat(config.train_end)
-        if config.train_end
-        else clock.now().date() - timedelta(days=1)
+def predict_weather(
+    suite: FittedSuite, forecasts: pd.DataFrame, city: str, day: date, as_of: datetime
+) -> dict[str, np.ndarray]:
+    """The weather pmf of ``city``'s ``day`` for each kind, from the forecasts known at
+    ``as_of`` (``repo.forecasts_as_of``); a NaN row when the suite has no inputs."""
+    targets = pd.DataFrame(
+        {"city": city, "kind": list(KINDS), "climate_date": day, "decided_at": as_of}
     )
-    start = end - timedelta(days=config.lookback_days - 1)
-    with database.session() as session:
-        history = repo.training_history(session, sorted(CITIES), start, end)
-    params = fit_predictor(history)
-    text = params.to_json()
-    version = model_version_id(params.version, end, text)
-    path = model_store.save(MODEL_NAME, version, text)
-    summary = params.summary()
-    metrics = params.metrics
-    beats_baseline = metrics.beats_baseline
-    known_at = training_known_at(end)
-    with database.session() as session:
-        repo.save_model_version(
-            session,
-            ModelVersionRecord(
-                name=MODEL_NAME,
-                version=version,
-                created_at=clock.now(),
-                params={
-                    "artifact": str(path),
-                    "train_start": start,
-                    "train_end": end,
-                    "known_at": known_at,
-                },
-                metrics={**summary, "beats_baseline": beats_baseline},
-            ),
-        )
-        # The summary's own "version" is the predictor family; the stored version wins.
-        repo.append_event(session, "model", {**summary, "version": version}, key=version)
-    return MaterializeResult(
-        metadata={
-            **summary,
-            "version": version,
-            "artifact": str(path),
-            "train_start": str(start),
-            "train_end": str(end),
-        },
-        check_results=[
-            AssetCheckResult(
-                check_name="beats_raw_mean",
-                passed=beats_baseline,
-                metadata={"rmse_raw": metrics.rmse_raw, "rmse_corrected": metrics.rmse_corrected},
-            )
-        ],
-    )
-
-
-def model_chooser(database: DatabaseResource, model_store: ModelStoreResource) -> ModelChooser:
-    """A chooser over the stored versions of the temperature model, newest first."""
-    with database.session() as session:
-        versions = repo.model_versions(session, MODEL_NAME)
-    candidates = [
-        ModelCandidate(
-            version=v.version,
-            known_at=datetime.fromisoformat(v.params["known_at"]),
-            beats_baseline=bool(v.metrics.get("beats_baseline")),
-        )
-        for v in versions
-    ]
-
-    def load(version: str) -> PredictorParams:
-        return PredictorParams.from_json(model_store.load(MODEL_NAME, version))
-
-    return ModelChooser(candidates, load)
+    cases = build_cases(targets, forecasts, _NO_REPORTS)
+    pmfs = suite.predict_pmfs(cases)[WEATHER]
+    return {kind: pmfs[i] for i, kind in enumerate(KINDS)}
 
 
 @asset(
     **PARTITIONED,
-    deps=["forecast_snapshots", "temperature_model"],
+    deps=["forecast_snapshots", WEATHER_ASSET],
     group_name="forecasting",
     kinds=KINDS_TAG,
     automation_condition=AutomationCondition.eager(),
     description=(
-        "The predictive distribution of the city-day's high and low: normal in F, bounded by "
-        "the running max/min observed so far once the climate day has begun."
+        "The predictive distribution of the city-day's high and low: the weather stack's "
+        "integer pmf (stored with its mean and standard deviation), from the newest suite "
+        "known at the pipeline instant; bounded by the running max/min observed so far "
+        "when priced."
     ),
     check_specs=[
         AssetCheckSpec(
             "distribution_is_sane",
             asset="temperature_distribution",
             blocking=True,
-            description=f"mu within {SANE_MU_F} F and sigma within {SANE_SIGMA_F} F.",
+            description=(
+                f"Every kind has a distribution; its mean within {SANE_MU_F} F and its "
+                f"standard deviation within {SANE_SIGMA_F} F."
+            ),
         )
     ],
 )
@@ -198,9 +114,10 @@ def temperature_distribution(
 ) -> Iterator[MaterializeResult | AssetMaterialization]:
     """Predict each partition's high and low from what was known at its pipeline instant.
 
-    Once the climate day has begun, the running max (min) observed so far bounds the high (low).
+    The observations so far are stored as bounds (``floor``/``cap``), applied when brackets
+    are priced. A kind the suite has no inputs for gets no distribution and fails the check.
     """
-    models = model_chooser(database, model_store)
+    suites = suite_chooser(database, model_store)
     now = clock.now()
     insane: list[str] = []
     made = 0
@@ -208,7 +125,7 @@ def temperature_distribution(
     versions: set[str] = set()
     for city, day, key in city_days(context):
         as_of = pipeline_as_of(city, day, now)
-        version, params = models.at(as_of)
+        version, suite = suites.at(as_of)
         versions.add(version)
         rows: list[dict[str, Any]] = []
         figures: dict[str, Any] = {"model_version": version, "as_of": as_of.isoformat()}
@@ -219,10 +136,14 @@ def temperature_distribution(
                 for o in repo.observations_for(session, city, day)
                 if o.observed_at <= as_of
             ]
+            pmfs = predict_weather(suite, forecasts, city, day, as_of)
             for kind in KINDS:
+                if not np.isfinite(pmfs[kind]).all():
+                    insane.append(f"{key}/{kind}: no inputs")
+                    continue
                 bounds = observed_bounds(kind, seen)
-                details = predict_details(params, forecasts, kind=kind)
-                dist = details.distribution
+                mu, sigma, extra = pmf_summary(pmfs[kind])
+                n_forecasts = int((forecasts["kind"] == kind).sum())
                 repo.replace_distribution(
                     session,
                     DistributionRecord(
@@ -230,41 +151,37 @@ def temperature_distribution(
                         climate_date=day,
                         kind=kind,
                         as_of=as_of,
-                        method="bias-corrected-mean",
+                        method=METHOD,
                         model_version=version,
-                        mu=dist.mu,
-                        sigma=dist.sigma,
-                        n_forecasts=int((forecasts["kind"] == kind).sum()),
+                        mu=mu,
+                        sigma=sigma,
+                        n_forecasts=n_forecasts,
                         floor=bounds.floor,
                         cap=bounds.cap,
-                        extra={
-                            "raw_mean": details.raw_mean,
-                            "model_spread": details.model_spread,
-                            "lead_days": details.lead_days,
-                        },
+                        extra=extra,
                     ),
                 )
                 repo.append_event(
                     session,
                     "distribution",
-                    {"kind": kind, "mu": round(dist.mu, 2), "sigma": round(dist.sigma, 2)},
+                    {"kind": kind, "mu": round(mu, 2), "sigma": round(sigma, 2)},
                     city=city,
                     climate_date=day,
                     key=(kind, as_of, version),
                 )
                 made += 1
-                figures[f"{kind}_mu"], figures[f"{kind}_sigma"] = dist.mu, dist.sigma
+                figures[f"{kind}_mu"], figures[f"{kind}_sigma"] = mu, sigma
                 rows.append(
                     {
                         "kind": kind,
-                        "mu": round(dist.mu, 2),
-                        "sigma": round(dist.sigma, 2),
+                        "mu": round(mu, 2),
+                        "sigma": round(sigma, 2),
                         "floor": bounds.floor,
                         "cap": bounds.cap,
-                        "n_forecasts": int((forecasts["kind"] == kind).sum()),
+                        "n_forecasts": n_forecasts,
                     }
                 )
-                if not distribution_is_sane(dist.mu, dist.sigma):
+                if not distribution_is_sane(mu, sigma):
                     insane.append(f"{key}/{kind}")
         own[key] = {**figures, "distribution": metadata_table(rows, DISTRIBUTION_COLUMNS)}
     yield from per_partition_results(

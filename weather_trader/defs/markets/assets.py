@@ -15,12 +15,12 @@ from dagster import (
     asset,
 )
 
-from weather_trader.core.brackets import event_probabilities
 from weather_trader.core.cities import KINDS
 from weather_trader.core.climate_day import pipeline_as_of
-from weather_trader.core.distribution import NormalTemperature, ObservedBoundTemperature
+from weather_trader.core.forecasting.pmf import apply_bounds, bracket_probs, pmf_from_normal
 from weather_trader.core.quality import sums_to_one
 from weather_trader.core.records import MarketSnapshot
+from weather_trader.core.skill import pmf_from_extra
 from weather_trader.defs.common import (
     KINDS_TAG,
     PARTITIONED,
@@ -30,6 +30,7 @@ from weather_trader.defs.common import (
 )
 from weather_trader.defs.resources import ClockResource, DatabaseResource, MarketDataResource
 from weather_trader.store import repo
+from weather_trader.store.schemas import DistributionRecord
 
 
 @asset(
@@ -88,8 +89,8 @@ BRACKET_PRICE_COLUMNS = {
     group_name="markets",
     kinds=KINDS_TAG,
     description=(
-        "P(YES) of every bracket from our distribution under integer settlement "
-        "(P(T=k) = P(k-0.5 <= X < k+0.5)), next to the market's mid."
+        "P(YES) of every bracket from the weather distribution's integer pmf (bounded by the "
+        "running max/min observed), next to the market's mid."
     ),
     check_specs=[
         AssetCheckSpec(
@@ -120,10 +121,7 @@ def bracket_probabilities(
                 snapshots = repo.market_snapshots(session, city, day, kind, as_of=as_of)
                 if not snapshots:
                     continue
-                temperature = ObservedBoundTemperature(
-                    NormalTemperature(dist.mu, dist.sigma), floor=dist.floor, cap=dist.cap
-                )
-                probs = event_probabilities([s.bracket for s in snapshots], temperature)
+                probs = priced_brackets(dist, snapshots)
                 if not sums_to_one(probs):
                     bad_sums.append(f"{key}/{kind}")
                 mids = [float(s.mid) for s in snapshots]
@@ -167,3 +165,18 @@ def bracket_probabilities(
             )
         ],
     )
+
+
+def priced_brackets(dist: DistributionRecord, snapshots: list[MarketSnapshot]) -> list[float]:
+    """P(YES) of each market: the stored pmf's mass on its integers, after the observed bounds.
+
+    A distribution stored by the earlier normal predictor (no pmf in ``extra``) is priced as
+    its normal's integer pmf, P(T=k) = P(k-0.5 <= X < k+0.5).
+    """
+    row = (
+        pmf_from_extra(dist.extra)
+        if "pmf" in dist.extra
+        else pmf_from_normal(dist.mu, dist.sigma)[0]
+    )
+    bounded = apply_bounds(row, floor=dist.floor, cap=dist.cap)
+    return [float(p) for p in bracket_probs(bounded[0], [s.bracket for s in snapshots])]

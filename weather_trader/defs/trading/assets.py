@@ -9,6 +9,7 @@ from decimal import Decimal
 from functools import partial
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from dagster import (
     AssetCheckResult,
@@ -16,6 +17,7 @@ from dagster import (
     AssetCheckSpec,
     AssetExecutionContext,
     AssetMaterialization,
+    Config,
     MaterializeResult,
     asset,
 )
@@ -23,7 +25,16 @@ from dagster import (
 from weather_trader.core.approval import approved_for_orders, to_propose
 from weather_trader.core.cities import KINDS
 from weather_trader.core.climate_day import final_report_expected_at, pipeline_as_of
-from weather_trader.core.gating import block, failed_check
+from weather_trader.core.forecasting.market_prices import WINDOW, bracket_prices
+from weather_trader.core.gating import (
+    block,
+    edge_gate_reason,
+    failed_check,
+    gate_on_edge,
+    nearest_instant,
+    no_evaluation_reason,
+    reason_code,
+)
 from weather_trader.core.ports import Broker, PositionReader
 from weather_trader.core.quality import books_stale, forecasts_stale
 from weather_trader.core.reconciliation import PositionMismatch, net_yes, position_mismatches
@@ -34,37 +45,61 @@ from weather_trader.core.trading import (
     decide_event,
     lots_before,
     lots_from_decisions,
+    market_probabilities,
     order_from_decision,
     quote_from_snapshot,
     risk_state_at,
 )
 from weather_trader.defs.check_gate import latest_check_results
 from weather_trader.defs.common import KINDS_TAG, PARTITIONED, city_days, per_partition_results
+from weather_trader.defs.forecasting.models import (
+    OURS_ASSET,
+    Evaluation,
+    evaluation_chooser,
+    load_artifact,
+)
 from weather_trader.defs.resources import (
     BrokerResource,
     ClockResource,
     DatabaseResource,
+    ModelStoreResource,
     TradingConfigResource,
 )
 from weather_trader.store import repo, repo_proposals
 from weather_trader.store.repo_scores import EventScore
 
 
+class DecisionConfig(Config):
+    """How trade_decisions uses the measured edge.
+
+    Attributes:
+        require_measured_edge: Trade on model edge only for a city/instant where the newest
+            forecast_evaluation known at the decision measured ours beating the market. Off,
+            every decision row still records the verdict in the run's metadata.
+    """
+
+    require_measured_edge: bool = True
+
+
 @asset(
     **PARTITIONED,
-    deps=["bracket_probabilities", "forecast_snapshots"],
+    deps=["bracket_probabilities", "forecast_snapshots", "ours_model", "forecast_evaluation"],
     group_name="trading",
     kinds=KINDS_TAG,
     description=(
-        "Every candidate trade (each bracket, YES and NO) with EV after fees, fractional-Kelly "
-        "size, risk verdict and the reason it was taken or skipped."
+        "Every candidate trade (each bracket, YES and NO) on ours (the weather distribution "
+        "pooled with the market's prices at the decision) with EV after fees, fractional-Kelly "
+        "size, risk verdict and the reason it was taken or skipped; nothing is taken on model "
+        "edge where the walk-forward evaluation measured none."
     ),
 )
 def trade_decisions(
     context: AssetExecutionContext,
+    config: DecisionConfig,
     database: DatabaseResource,
     trading: TradingConfigResource,
     clock: ClockResource,
+    model_store: ModelStoreResource,
 ) -> Iterator[MaterializeResult | AssetMaterialization]:
     """Decide each partition's trades against the positions held at its pipeline instant.
 
@@ -75,8 +110,17 @@ def trade_decisions(
     While the latest evaluation of a blocking check on a partition's forecasts or distribution
     failed (in this run or an earlier one), nothing is taken there: every candidate is recorded
     with the reason ``blocked_by_check:<check>`` (``core/gating.py``).
+
+    ``p_model`` is ours: the weather bracket probabilities pooled (by the suite version of the
+    partition's distribution) with the market's prices at ``as_of`` (the hour's traded prices,
+    else the last trade, else the book's mid; normalised over the event). Where the newest
+    evaluation known at ``as_of`` shows no edge for the city at the instant nearest ``as_of``,
+    every candidate the model would have traded records why not (``no_measured_edge: ...``).
     """
     limits, bankroll, now = trading.limits(), Decimal(trading.bankroll), clock.now()
+    evaluations = evaluation_chooser(database)
+    pools: dict[str, Any] = {}
+    edge_verdicts: dict[str, str] = {}
     max_forecast_age = timedelta(hours=trading.max_forecast_age_hours)
     taken = candidates = stale_partitions = 0
     reasons: dict[str, int] = {}
@@ -108,21 +152,31 @@ def trade_decisions(
                 if probs.empty:
                     continue
                 quotes = [quote_from_snapshot(snapshots[t]) for t in probs["ticker"]]
+                dist = repo.distribution_for(session, city, day, kind)
+                assert dist is not None  # bracket probabilities exist only from a distribution
+                if dist.model_version not in pools:
+                    pools[dist.model_version] = load_artifact(
+                        model_store, OURS_ASSET, dist.model_version
+                    )
+                ours = _ours(session, pools[dist.model_version], probs, quotes, as_of)
                 issued = forecasts.loc[forecasts["kind"] == kind, "issued_at"]
                 stale = forecasts_stale(
                     (t.to_pydatetime() for t in issued), as_of, max_forecast_age
                 ) or books_stale((s.captured_at for s in snapshots.values()), as_of)
                 state = risk_state_at(bankroll, lots, as_of)
-                decisions = decide_event(
-                    quotes, probs["p_model"].tolist(), state, limits, stale_inputs=stale
-                )
+                decisions = decide_event(quotes, ours, state, limits, stale_inputs=stale)
+                no_edge = _edge_reason(evaluations.version_at(as_of), evaluations, city, day, as_of)
+                edge_verdicts[key] = no_edge or "measured edge"
+                if no_edge and config.require_measured_edge:
+                    decisions = gate_on_edge(decisions, no_edge)
                 if failed:
                     decisions = block(decisions, failed)
                 lots += lots_from_decisions(decisions, as_of, settles_at)
                 stale_partitions += stale
                 frames.append(_decision_rows(decisions, kind, as_of))
                 for d in decisions:
-                    reasons[d.reason] = reasons.get(d.reason, 0) + 1
+                    code = reason_code(d.reason)
+                    reasons[code] = reasons.get(code, 0) + 1
                     if d.taken:
                         repo.append_event(
                             session,
@@ -147,7 +201,11 @@ def trade_decisions(
                     "candidates": len(rows),
                     "taken": int(rows["taken"].sum()),
                     "blocked_by_check": blocked.get(key, "none"),
-                    **{f"reason_{k}": int(v) for k, v in rows["reason"].value_counts().items()},
+                    "edge_gate": edge_verdicts.get(key, "none"),
+                    **{
+                        f"reason_{k}": int(v)
+                        for k, v in rows["reason"].map(reason_code).value_counts().items()
+                    },
                 }
     yield from per_partition_results(
         context,
@@ -157,10 +215,51 @@ def trade_decisions(
             "stale_events": stale_partitions,
             "blocked_by_check": ", ".join(f"{k}: {v}" for k, v in sorted(blocked.items()))
             or "none",
+            "require_measured_edge": config.require_measured_edge,
+            "partitions_without_measured_edge": sum(
+                v != "measured edge" for v in edge_verdicts.values()
+            ),
             **{f"reason_{k}": v for k, v in sorted(reasons.items())},
         },
         own,
     )
+
+
+def _ours(
+    session: Any, pool: Any, probs: pd.DataFrame, quotes: list[Any], as_of: datetime
+) -> list[float]:
+    """Ours for one event's brackets: the weather probabilities pooled with the market's."""
+    tickers = probs["ticker"].tolist()
+    tape = [
+        {"ticker": t.ticker, "traded_at": t.traded_at, "yes_price": float(t.yes_price),
+         "count": float(t.count)}
+        for ticker in tickers
+        for t in repo.trades_for(session, ticker, as_of - timedelta(days=1), as_of)
+    ]  # fmt: skip
+    traded = np.full(len(tickers), np.nan)
+    if tape:
+        requests = pd.DataFrame({"ticker": tickers, "at": [as_of] * len(tickers)})
+        traded = bracket_prices(pd.DataFrame(tape), requests, WINDOW)
+    mids = [float((q.yes_bid + q.yes_ask) / 2) for q in quotes]
+    market = market_probabilities(traded.tolist(), mids)
+    weather = probs["p_model"].to_numpy(dtype=float)
+    events = [q.event_ticker for q in quotes]
+    pooled = pool.combine(
+        weather, np.asarray(market, dtype=float), np.asarray(events, dtype=object)
+    )
+    return [min(max(float(p), 0.0), 1.0) for p in pooled]
+
+
+def _edge_reason(
+    version: str | None, evaluations: Any, city: str, day: date, as_of: datetime
+) -> str | None:
+    """Why the model may not trade on its edge at ``as_of`` (None: a measured edge exists)."""
+    if version is None:
+        return no_evaluation_reason(as_of)
+    evaluation: Evaluation = evaluations.at(as_of)[1]
+    instant = nearest_instant(city, day, as_of, evaluation.instants)
+    edge = evaluation.edges.get((city, instant.label))
+    return edge_gate_reason(edge, instant, evaluation.min_events)
 
 
 def _decision_rows(decisions: list[Decision], kind: str, as_of: object) -> pd.DataFrame:
