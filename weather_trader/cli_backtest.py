@@ -61,9 +61,15 @@ def build_config(args: argparse.Namespace) -> Any:
         ConfigError: If a setting does not validate (the message says which).
     """
     from weather_trader.backtest.config import BacktestConfig, ConfigError
-    from weather_trader.backtest.pipeline import _value, apply_point
+    from weather_trader.backtest.pipeline import apply_point, parse_value
 
-    config = BacktestConfig.from_file(args.config) if args.config else BacktestConfig()
+    config = BacktestConfig()
+    if args.config is not None:
+        try:
+            text = args.config.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"cannot read the config {args.config}: {exc}") from None
+        config = BacktestConfig.from_json(text)
     changes: dict[str, Any] = {}
     if args.cities:
         changes["cities"] = [c.strip().upper() for c in args.cities.split(",") if c.strip()]
@@ -79,7 +85,7 @@ def build_config(args: argparse.Namespace) -> Any:
         name, sep, value = item.partition("=")
         if not sep or not name.strip():
             raise ConfigError(f"--set {item!r} is not like name=value")
-        changes[name.strip()] = _value(value.strip())
+        changes[name.strip()] = parse_value(value.strip())
     return apply_point(config, changes) if changes else config
 
 
@@ -106,8 +112,7 @@ def run(settings: Any, args: argparse.Namespace) -> int:
         axes = pipeline.parse_grid(args.grid) if args.grid else None
         points = pipeline.grid_points(axes) if axes else None
         if points:
-            for point in points:  # every point validates before the archive is read
-                pipeline.apply_point(config, point)
+            pipeline.grid_configs(config, points)  # every point validates before any work
         _check_strategy(config)
     except ConfigError as exc:
         print(f"weather-trader backtest: {exc}", file=sys.stderr)
@@ -120,8 +125,9 @@ def run(settings: Any, args: argparse.Namespace) -> int:
     engine = make_engine(settings.resolved_database_url)
     migrate(engine)
     cache = None if args.no_cache else home_dir / "cache"
-    inputs = pipeline.load_inputs(engine, config, cache_dir=cache, workers=args.workers, log=log)
-    if inputs.predictions.empty:
+    prepared = pipeline.prepare(engine, config, cache_dir=cache, workers=args.workers, log=log)
+    inputs = prepared.inputs
+    if inputs.markets.empty:
         print("weather-trader backtest: the archive has no markets to replay "
               "(import history first: weather-trader history import)", file=sys.stderr)  # fmt: skip
         return 1
@@ -136,7 +142,7 @@ def run(settings: Any, args: argparse.Namespace) -> int:
             print(f"grid written to {args.out}")
         return 0
 
-    done = pipeline.run(config, inputs)
+    done = pipeline.run(config, inputs, input_seconds=prepared.seconds)
     out, html = args.out, args.html
     if out is None:
         name = pipeline.default_report_name(config)

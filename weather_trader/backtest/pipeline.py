@@ -3,17 +3,19 @@
 Used by ``weather-trader backtest`` (:mod:`weather_trader.cli_backtest`), the Dagster
 ``backtest_job`` and ``benchmarks/backtest.py``:
 
-1. :func:`load_inputs` reads the archive (every city: the models train on all of them) and
-   gets the point-in-time predictions of every bracket at the config's decision instants from
-   the walk-forward of issue 8 (:func:`weather_trader.evaluation.run_walks`), or from the cache
-   of an earlier identical walk (:func:`walk_cache_key`: the archive's contents, the instants,
-   the last day, the kinds, the model settings and the forecasting code);
+1. :func:`prepare` reads the archive through :mod:`.load`: the walk-forward's point-in-time
+   predictions of every bracket at the config's instants (the slow part; reused from the cache
+   when an identical walk ran before, :func:`predictions_key`), and the replayed markets, their
+   trade tape and recorded quotes;
 2. :func:`run` replays the config (``run_backtest``), replays it again at 0, 1 and 2 cents of
    slippage and builds the report (:mod:`.report`);
 3. :func:`run_grid` replays one config per grid point on the same inputs.
 
-A walk's predictions never depend on the cities, days or trading settings replayed, so one
-cached walk serves every later backtest of the same archive.
+A walk's predictions never depend on the cities, days or trading settings replayed, only on the
+archive, the instants, the kinds, the model settings and the forecasting code: the cache key is
+made of exactly those. A walk stopped at day E predicts every day up to E exactly as a longer
+walk would (later days are never used by earlier predictions), so a cached walk serves every
+backtest ending on or before its last day.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import json
 import pickle
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -34,6 +36,7 @@ from sqlalchemy import Engine
 
 from weather_trader.backtest import report as reports
 from weather_trader.backtest.config import BacktestConfig, ConfigError
+from weather_trader.backtest.load import BacktestInputs
 from weather_trader.backtest.result import BacktestResult
 
 SLIPPAGE_CENTS = (0, 1, 2)
@@ -41,18 +44,17 @@ SLIPPAGE_CENTS = (0, 1, 2)
 CACHE_VERSION = 1
 GRID_COLUMNS = ("trades", "pnl", "roi", "win_rate", "sharpe", "max_drawdown",
                 "mean_daily_pnl_ci_low", "mean_daily_pnl_ci_high")  # fmt: skip
+INPUT_SETTINGS = ("cities", "start", "end", "instants", "kinds")
+"""Settings that choose the inputs: a grid cannot vary them (one set of inputs per grid)."""
 
 
 @dataclass
-class BacktestInputs:
-    """What ``run_backtest`` reads (schemas in :mod:`weather_trader.backtest.result`)."""
+class Prepared:
+    """The inputs of a run and how they were got."""
 
-    predictions: pd.DataFrame
-    tape: pd.DataFrame
-    quotes: pd.DataFrame | None
-    markets: pd.DataFrame
+    inputs: BacktestInputs
+    cached: bool
     seconds: dict[str, float] = field(default_factory=dict)
-    cached: bool = False
 
 
 @dataclass
@@ -69,14 +71,6 @@ class BacktestRun:
 # -- inputs ---------------------------------------------------------------------------------------
 
 
-def _frame_fingerprint(frame: pd.DataFrame) -> str:
-    """A digest of a frame's contents (row hashes), stable across processes."""
-    if frame.empty:
-        return f"empty:{','.join(map(str, frame.columns))}"
-    hashed = pd.util.hash_pandas_object(frame.astype(str), index=False).to_numpy()
-    return hashlib.sha256(hashed.tobytes()).hexdigest()
-
-
 def _code_fingerprint() -> str:
     """A digest of the forecasting code (a changed model invalidates cached walks)."""
     import weather_trader.core.forecasting as forecasting
@@ -88,38 +82,36 @@ def _code_fingerprint() -> str:
     return digest.hexdigest()
 
 
-def walk_cache_key(frames: Any, config: BacktestConfig, suite: Any) -> str:
-    """The key of a walk: everything its predictions depend on, nothing they do not."""
-    components = [m.name for m in suite.components()]
-    settings = {k: v for k, v in vars(suite).items() if k not in ("components", "baselines")}
+def _suite_description(suite: Any) -> dict[str, Any]:
+    """The suite's settings by value (its factories by the models they make, never by a
+    function's address, which changes from process to process)."""
+    out: dict[str, Any] = {}
+    for f in fields(suite):
+        value = getattr(suite, f.name)
+        if callable(value):
+            out[f.name] = [f"{type(m).__module__}.{type(m).__qualname__}:{m.name}"
+                           for m in value()]  # fmt: skip
+        else:
+            out[f.name] = repr(value)
+    return out
+
+
+def predictions_key(engine: Engine, config: BacktestConfig, suite: Any) -> str:
+    """The cache key of a walk: everything its predictions depend on but its last day."""
+    from weather_trader.backtest.load import archive_fingerprint
+
     parts = {
         "version": CACHE_VERSION,
-        "instants": list(config.instants),
+        "archive": archive_fingerprint(engine),
+        "instants": sorted(config.instants),
         "kinds": sorted(config.kinds),
-        "end": str(config.end),
-        "components": components,
-        "suite": {k: repr(v) for k, v in sorted(settings.items())},
+        "suite": _suite_description(suite),
         "code": _code_fingerprint(),
-        "frames": [_frame_fingerprint(getattr(frames, name))
-                   for name in ("forecasts", "reports", "markets", "trades")],
-    }  # fmt: skip
+    }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:24]
 
 
-def walk_predictions(frames: Any, config: BacktestConfig, suite: Any, workers: int) -> pd.DataFrame:
-    """The walk-forward's bracket predictions at every instant of ``config``, as
-    ``run_backtest`` reads them."""
-    from weather_trader.backtest.inputs import predictions_from_brackets
-    from weather_trader.evaluation import run_walks
-
-    walks = run_walks(frames, config.decision_instants(), config.end, suite, workers)
-    return pd.concat(
-        [predictions_from_brackets(w.brackets, w.instant.label) for w in walks],
-        ignore_index=True,
-    )
-
-
-def load_inputs(
+def prepare(
     engine: Engine,
     config: BacktestConfig,
     *,
@@ -127,50 +119,73 @@ def load_inputs(
     suite: Any = None,
     workers: int = 1,
     log: Callable[[str], None] = lambda line: None,
-) -> BacktestInputs:
-    """The archive's tape, quotes and markets and the walk's predictions for ``config``.
+) -> Prepared:
+    """The walk's predictions (from ``cache_dir`` when an identical walk ran before) and the
+    replayed markets, their tape and quotes.
 
     Args:
         engine: The domain database holding the archive.
-        config: The backtest (its instants, kinds and last day decide the walk).
+        config: The backtest (its instants, kinds and last day decide the walk; its cities and
+            days the markets).
         cache_dir: Where walks are cached (None: never cached).
         suite: Model settings (default ``ModelSuite()``).
         workers: Processes for the walks (one instant each).
         log: Progress lines.
     """
-    from weather_trader.backtest.load import load_quotes
+    from weather_trader.backtest import load
     from weather_trader.core.forecasting.suite import ModelSuite
-    from weather_trader.evaluation import load_archive
 
     suite = suite or ModelSuite()
     clock = time.perf_counter()
-    frames = load_archive(engine, end=config.end, kinds=tuple(config.kinds))
-    seconds = {"load": time.perf_counter() - clock}
-    log(f"archive: {len(frames.markets)} markets, {len(frames.trades)} trades, "
-        f"{len(frames.forecasts)} forecasts, {len(frames.reports)} reports "
-        f"({seconds['load']:.1f} s)")  # fmt: skip
-    clock = time.perf_counter()
-    key = walk_cache_key(frames, config, suite) if cache_dir is not None else None
-    path = cache_dir / f"walk-{key}.pkl" if cache_dir is not None else None
-    cached = path is not None and path.is_file()
-    if cached:
-        predictions = pd.read_pickle(path)
-        log(f"predictions: reused {path.name}")
+    key = predictions_key(engine, config, suite) if cache_dir is not None else None
+    path = _cached_walk(Path(cache_dir), key, config.end) if cache_dir and key else None
+    if path is not None:
+        with path.open("rb") as fh:
+            predictions = pickle.load(fh)
+        log(f"predictions: reused {path}")
     else:
-        log(f"predictions: walking forward at {', '.join(config.instants)} (weekly refits)")
-        predictions = walk_predictions(frames, config, suite, workers)
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".{path.name}.tmp")
-            with tmp.open("wb") as out:
-                pickle.dump(predictions, out, protocol=pickle.HIGHEST_PROTOCOL)
-            tmp.replace(path)
-    seconds["predictions"] = time.perf_counter() - clock
+        log(f"predictions: walking forward at {', '.join(config.instants)} (weekly refits; "
+            "the slow part, cached for the next run)")  # fmt: skip
+        predictions = load.compute_predictions(engine, config, suite, workers)
+        if cache_dir is not None and key is not None:
+            _store_walk(Path(cache_dir) / f"predictions-{key}-until-{config.end or 'all'}.pkl",
+                        predictions)  # fmt: skip
+    seconds = {"predictions": time.perf_counter() - clock}
     log(f"predictions: {len(predictions)} bracket rows ({seconds['predictions']:.1f} s)")
     clock = time.perf_counter()
-    quotes = load_quotes(engine, frames.markets["ticker"].unique().tolist())
-    seconds["quotes"] = time.perf_counter() - clock
-    return BacktestInputs(predictions, frames.trades, quotes, frames.markets, seconds, cached)
+    inputs = load.load_inputs(engine, config, predictions=predictions)
+    seconds["load"] = time.perf_counter() - clock
+    log(f"markets: {len(inputs.markets)}, trades: {len(inputs.tape)}, quotes: "
+        f"{len(inputs.quotes)} ({seconds['load']:.1f} s)")  # fmt: skip
+    return Prepared(inputs, path is not None, seconds)
+
+
+def _cached_walk(folder: Path, key: str, end: date | None) -> Path | None:
+    """The cached walk of ``key`` that reaches ``end`` (the shortest such), if any."""
+    best: tuple[date, Path] | None = None
+    for path in folder.glob(f"predictions-{key}-until-*.pkl"):
+        until = path.stem.rpartition("-until-")[2]
+        if until == "all":
+            reach = date.max
+        else:
+            try:
+                reach = date.fromisoformat(until)
+            except ValueError:
+                continue
+        if (end is None and until != "all") or (end is not None and reach < end):
+            continue
+        if best is None or reach < best[0]:
+            best = (reach, path)
+    return best[1] if best else None
+
+
+def _store_walk(path: Path, predictions: pd.DataFrame) -> None:
+    """Pickle the walk whole or not at all."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with tmp.open("wb") as fh:
+        pickle.dump(predictions, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    tmp.replace(path)
 
 
 # -- replays --------------------------------------------------------------------------------------
@@ -183,19 +198,6 @@ def replay(config: BacktestConfig, inputs: BacktestInputs) -> BacktestResult:
     return run_backtest(config, inputs.predictions, inputs.tape, inputs.quotes, inputs.markets)
 
 
-def _report_predictions(config: BacktestConfig, predictions: pd.DataFrame) -> pd.DataFrame:
-    """The predictions of the markets replayed (cities, days, instants of ``config``)."""
-    keep = predictions["city"].isin(config.cities) & predictions["instant"].isin(config.instants)
-    days = pd.to_datetime(predictions["climate_date"]).dt.date
-    if config.start is not None:
-        keep &= days >= config.start
-    if config.end is not None:
-        keep &= days <= config.end
-    if "kind" in predictions.columns:
-        keep &= predictions["kind"].isin(config.kinds)
-    return predictions[keep.to_numpy()]
-
-
 def build_report(
     config: BacktestConfig,
     result: BacktestResult,
@@ -204,7 +206,9 @@ def build_report(
     extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The report of ``result`` with its slippage table and calibration."""
-    selected = _report_predictions(config, predictions) if predictions is not None else None
+    from weather_trader.backtest.inputs import select_predictions
+
+    selected = select_predictions(predictions, config) if predictions is not None else None
     return reports.build_report(
         config,
         result.trades,
@@ -212,7 +216,7 @@ def build_report(
         bankroll=config.bankroll,
         slippage_runs={cents / 100: (r.trades, r.equity) for cents, r in slippage.items()},
         predictions=selected,
-        model_column=f"p_{config.predictor}",
+        model_column="p_model",
         extra={"stats": result.stats, **(extra or {})},
     )
 
@@ -222,8 +226,13 @@ def run(
     inputs: BacktestInputs,
     *,
     slippage_cents: Sequence[int] = SLIPPAGE_CENTS,
+    input_seconds: Mapping[str, float] | None = None,
 ) -> BacktestRun:
-    """Replay ``config``, replay it at each slippage setting, and build the report."""
+    """Replay ``config``, replay it at each slippage setting, and build the report.
+
+    ``input_seconds`` (how long the inputs took, :attr:`Prepared.seconds`) joins the report's
+    ``seconds``.
+    """
     clock = time.perf_counter()
     result = replay(config, inputs)
     seconds = {"replay": time.perf_counter() - clock}
@@ -237,10 +246,9 @@ def run(
         )
     seconds["slippage_replays"] = time.perf_counter() - clock
     clock = time.perf_counter()
-    report = build_report(config, result, runs, inputs.predictions,
-                          extra={"seconds": {**inputs.seconds, **seconds}})  # fmt: skip
+    report = build_report(config, result, runs, inputs.predictions)
     seconds["report"] = time.perf_counter() - clock
-    report["seconds"] = {**inputs.seconds, **seconds}
+    report["seconds"] = {**(input_seconds or {}), **seconds}
     return BacktestRun(config, result, runs, report, seconds)
 
 
@@ -267,7 +275,7 @@ def default_report_name(config: BacktestConfig, now: pd.Timestamp | None = None)
 # -- parameter grids ------------------------------------------------------------------------------
 
 
-def _value(text: str) -> Any:
+def parse_value(text: str) -> Any:
     """A grid value: JSON when it parses (numbers, true/false, null), else the text."""
     try:
         return json.loads(text)
@@ -293,7 +301,7 @@ def parse_grid(tokens: Sequence[str]) -> list[tuple[str, list[Any]]]:
             raise ConfigError(f"grid axis {token!r} is not like kelly_fraction=0.1,0.25")
         if any(name == other for other, _ in axes):
             raise ConfigError(f"grid axis {name!r} is given twice")
-        axes.append((name, [_value(p) for p in parts]))
+        axes.append((name, [parse_value(p) for p in parts]))
     return axes
 
 
@@ -330,6 +338,23 @@ def apply_point(config: BacktestConfig, point: Mapping[str, Any]) -> BacktestCon
         raise ConfigError(f"grid point {dict(point)}: {exc}") from None
 
 
+def grid_configs(
+    config: BacktestConfig, points: Sequence[Mapping[str, Any]]
+) -> list[BacktestConfig]:
+    """The config of every grid point, all validated.
+
+    Raises:
+        ConfigError: For a value that does not validate, or an axis that would change the
+            inputs (:data:`INPUT_SETTINGS`).
+    """
+    varied = sorted({name.partition(".")[0] for point in points for name in point}
+                    & set(INPUT_SETTINGS))  # fmt: skip
+    if varied:
+        raise ConfigError(f"a grid cannot vary {varied}: they choose the inputs (run one "
+                          "backtest per value)")  # fmt: skip
+    return [apply_point(config, point) for point in points]
+
+
 def run_grid(
     config: BacktestConfig,
     inputs: BacktestInputs,
@@ -339,7 +364,7 @@ def run_grid(
     """One replay per grid point; a row per point with its values and headline metrics."""
     from weather_trader.backtest import metrics
 
-    configs = [apply_point(config, point) for point in points]  # all validated before any run
+    configs = grid_configs(config, points)  # all validated before any run
     rows = []
     for point, point_config in zip(points, configs, strict=True):
         clock = time.perf_counter()
