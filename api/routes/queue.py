@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict
@@ -25,6 +25,8 @@ from weather_trader.store import repo_proposals
 from weather_trader.store.db import session_scope
 
 router = APIRouter(tags=["queue"])
+
+ProposalId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The proposal's id.")]
 
 
 class ProposalOut(BaseModel):
@@ -114,7 +116,7 @@ async def _decide(
     },
 )
 async def approve(
-    request: Request, proposal_id: int, username: str = Depends(require_api_user)
+    request: Request, proposal_id: ProposalId, username: str = Depends(require_api_user)
 ) -> ProposalOut:
     """Approve a pending proposal: its order is placed within a sensor tick."""
     return await _decide(request, proposal_id, "approve", username)
@@ -130,7 +132,7 @@ async def approve(
     },
 )
 async def reject(
-    request: Request, proposal_id: int, username: str = Depends(require_api_user)
+    request: Request, proposal_id: ProposalId, username: str = Depends(require_api_user)
 ) -> ProposalOut:
     """Reject a pending proposal: it never becomes an order."""
     return await _decide(request, proposal_id, "reject", username)

@@ -57,6 +57,7 @@ def test_approve_and_reject(client: TestClient, engine: Engine) -> None:
     assert rejected.json()["status"] == "rejected"
     assert client.post(f"/api/proposals/{first}/reject").status_code == 409
     assert client.post("/api/proposals/99999/approve").status_code == 404
+    assert client.post(f"/api/proposals/{2**63}/approve").status_code == 422  # not a 500
     listed = {p["id"]: p["status"] for p in client.get("/api/proposals").json()}
     assert listed == {first: "approved", second: "rejected"}
     with session_scope(engine) as session:
