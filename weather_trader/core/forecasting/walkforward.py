@@ -136,7 +136,7 @@ def _keys(frame: pd.DataFrame, kinds: set[str]) -> pd.DataFrame:
     return keys.drop_duplicates()
 
 
-def _targets(
+def walk_targets(
     forecasts: pd.DataFrame,
     reports: pd.DataFrame,
     markets: pd.DataFrame,
@@ -245,7 +245,7 @@ def walk_forward(
     clock = time.perf_counter()
     kinds = set(kinds)
     markets = markets[markets["kind"].isin(kinds)].reset_index(drop=True)
-    targets, origin = _targets(forecasts, reports, markets, kinds, suite.max_train_days)
+    targets, origin = walk_targets(forecasts, reports, markets, kinds, suite.max_train_days)
     if until is not None:
         targets = targets[targets["climate_date"] <= until].reset_index(drop=True)
         in_range = pd.to_datetime(markets["climate_date"]).dt.date <= until
