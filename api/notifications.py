@@ -40,6 +40,27 @@ BATCH = 200
 TIMEOUT_SECONDS = 10.0
 
 
+class RedactRequestUrls(logging.Filter):
+    """Shows only the scheme and host of the URLs httpx logs ("HTTP Request: POST <url> ..."):
+    a webhook's path is its credential."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite the record's URL argument; never drops the record."""
+        if isinstance(record.args, tuple) and len(record.args) >= 2:
+            url = record.args[1]
+            if isinstance(url, httpx.URL):
+                redacted = f"{url.scheme}://{url.host}/…"
+                record.args = (record.args[0], redacted, *record.args[2:])
+        return True
+
+
+def redact_httpx_urls() -> None:
+    """Install :class:`RedactRequestUrls` on the ``httpx`` logger (idempotent)."""
+    httpx_logger = logging.getLogger("httpx")
+    if not any(isinstance(f, RedactRequestUrls) for f in httpx_logger.filters):
+        httpx_logger.addFilter(RedactRequestUrls())
+
+
 class WebhookError(Exception):
     """The webhook answered with a status worth retrying (429 or 5xx) or not at all."""
 
@@ -132,6 +153,7 @@ class Notifier:
         self.wait_max = wait_max
         self.clock = clock
         self.stats = NotifierStats()
+        redact_httpx_urls()
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:

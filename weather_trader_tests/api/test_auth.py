@@ -265,3 +265,12 @@ def test_serving_beyond_loopback_needs_a_metrics_token(
     server.serve(host="127.0.0.1", settings=make_settings())
     assert [c["host"] for c in calls] == ["0.0.0.0", "127.0.0.1"]
     assert calls[0]["access_log"] is False
+
+
+def test_the_prometheus_config_documents_the_metrics_token() -> None:
+    from weather_trader.cli import REPO_ROOT
+
+    text = (REPO_ROOT / "monitoring" / "prometheus" / "prometheus.yml").read_text()
+    sidecar_job = text.split("job_name: weather-trader-sidecar", 1)[1].split("job_name:", 1)[0]
+    assert "WEATHER_TRADER_API_METRICS_TOKEN" in sidecar_job
+    assert "credentials_file:" in sidecar_job and "type: Bearer" in sidecar_job
