@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timezone
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple, TypeVar
 
 from pydantic import ValidationError
 
@@ -191,9 +191,29 @@ def parse_instant(text: str, name: str) -> datetime:
         value = datetime.fromisoformat(text.strip())
     except ValueError:
         raise RowError(f"{name} {text!r} is not an ISO 8601 date-time") from None
+    if value.tzinfo is UTC:  # "...Z", most of a tape
+        return value
     if value.tzinfo is None or value.utcoffset() is None:
         raise RowError(f"{name} {text!r} has no UTC offset")
     return value.astimezone(UTC)
+
+
+_T = TypeVar("_T")
+
+
+def _memo(parse: Callable[[str], _T]) -> Callable[[str], _T]:
+    """``parse`` remembering its results: a file repeats each city, day and issue time many
+    times (errors are not remembered, so each bad row is still reported)."""
+    cache: dict[str, _T] = {}
+
+    def cached(text: str) -> _T:
+        try:
+            return cache[text]
+        except KeyError:
+            value = cache[text] = parse(text)
+            return value
+
+    return cached
 
 
 def parse_day(text: str, name: str = "climate_date") -> date:
@@ -772,11 +792,13 @@ def read_forecasts(path: Path | str) -> ParsedFile:
     parsed = ParsedFile(str(path), "forecasts")
     data = _load(parsed, path)
     zones: dict[str, timezone] = {}
+    city_of, kind_of, day_of = _memo(parse_city), _memo(parse_kind), _memo(parse_day)
+    instant = _memo(lambda text: parse_instant(text, "issued_at"))
     ix, rows = _csv_table(parsed, data, FORECAST_FIELDS)
     for line, fields in rows:
         row = {name: fields[ix[name]] for name in FORECAST_FIELDS}
         try:
-            city = parse_city(row["city"])
+            city = city_of(row["city"])
             member_text = row["member"].strip()
             member = None
             if member_text:
@@ -786,14 +808,14 @@ def read_forecasts(path: Path | str) -> ParsedFile:
                     raise RowError(f"member {member_text!r} is not an integer") from None
                 if member < 0:
                     raise RowError(f"member {member} is negative (empty means deterministic)")
-            issued_at = parse_instant(row["issued_at"], "issued_at")
-            day = parse_day(row["climate_date"])
+            issued_at = instant(row["issued_at"])
+            day = day_of(row["climate_date"])
             zone = zones.setdefault(city.code, city.standard_tz)
             parsed.records.append(
                 ForecastRecord(
                     city=city.code,
                     climate_date=day,
-                    kind=parse_kind(row["kind"]),
+                    kind=kind_of(row["kind"]),
                     source=_text(row["source"], "source"),
                     model=_text(row["model"], "model"),
                     member=member,
@@ -815,22 +837,24 @@ def read_reports(path: Path | str) -> ParsedFile:
     path = Path(path)
     parsed = ParsedFile(str(path), "reports")
     data = _load(parsed, path)
+    city_of, kind_of, day_of = _memo(parse_city), _memo(parse_kind), _memo(parse_day)
+    instant = _memo(lambda text: parse_instant(text, "issued_at"))
     ix, rows = _csv_table(parsed, data, REPORT_FIELDS)
     for line, fields in rows:
         row = {name: fields[ix[name]] for name in REPORT_FIELDS}
         try:
-            city = parse_city(row["city"])
+            city = city_of(row["city"])
             value = parse_temperature(row["value_f"], city)
             if value != int(value):
                 raise RowError(f"value_f {row['value_f']!r} is not a whole degree")
             parsed.records.append(
                 ReportRecord(
                     city=city.code,
-                    climate_date=parse_day(row["climate_date"]),
-                    kind=parse_kind(row["kind"]),
+                    climate_date=day_of(row["climate_date"]),
+                    kind=kind_of(row["kind"]),
                     value_f=int(value),
                     final=parse_bool(row["final"], "final"),
-                    issued_at=parse_instant(row["issued_at"], "issued_at"),
+                    issued_at=instant(row["issued_at"]),
                     line=line,
                 )
             )
