@@ -36,6 +36,7 @@ from dagster import (
 
 from weather_trader.core.cities import CITIES, KINDS
 from weather_trader.core.climate_day import climate_date_of
+from weather_trader.core.operator_settings import latest_instant
 from weather_trader.core.quality import distributions_stale
 from weather_trader.core.retrading import moved_markets
 from weather_trader.defs.forecasting.models import EVALUATION, MODEL_ASSETS
@@ -198,6 +199,19 @@ def trading_sensor(
             }
         if any(d is None for d in dists):
             continue  # nothing to trade on until the forecast run has produced a distribution
+        if operator.trading_instants:  # the dashboard's instants: one run at each, no other
+            due = latest_instant(operator.trading_instants, city, day, now)
+            if due is None:
+                continue  # before the day's first instant
+            at = f"at:{due.isoformat()}"
+            if seen.get(str(key)) != at:
+                requests.append(
+                    RunRequest(
+                        run_key=f"trade:{key}:{at}", partition_key=key, tags={"trigger": "instant"}
+                    )
+                )
+            live[str(key)] = at
+            continue
         stamp = max(d.as_of for d in dists).isoformat()
         moved = moved_markets(priced.itertuples(index=False), latest)
         if seen.get(str(key)) != stamp or moved:

@@ -108,3 +108,31 @@ def test_orders_sends_nothing_while_the_kill_switch_is_on(
     assert metadata["orders_sent"].value == 0
     with session_scope(engine) as session:
         assert repo.orders_for(session, city="NYC", day=day).empty
+
+
+def test_trading_instants_give_one_run_per_instant(
+    settings: Settings, engine: Engine, instance: dg.DagsterInstance
+) -> None:
+    store_distribution(engine, "NYC", TODAY)
+    # NOW is 15:00 EST (UTC-5) on the day: "D 08:00" has passed, "D 16:00" has not.
+    store_settings(engine, cities_enabled=("NYC",), trading_instants=("D 08:00", "D 16:00"))
+    first = tick(settings, instance)
+    assert [(r.partition_key, r.tags["trigger"]) for r in first.run_requests] == [
+        (key("NYC", TODAY), "instant")
+    ]
+    resources = {
+        "database": DatabaseResource(url=settings.resolved_database_url),
+        "clock": ClockResource(fixed_now=NOW.isoformat()),
+    }
+    again = trading_sensor(
+        dg.build_sensor_context(resources=resources, instance=instance, cursor=first.cursor)
+    )
+    assert again.run_requests == []  # the same instant: no second run, whatever moves
+    later = ClockResource(fixed_now=(NOW + timedelta(hours=2)).isoformat())
+    after_16 = trading_sensor(
+        dg.build_sensor_context(
+            resources={**resources, "clock": later}, instance=instance, cursor=first.cursor
+        )
+    )
+    assert len(after_16.run_requests) == 1
+    assert after_16.run_requests[0].run_key != first.run_requests[0].run_key
