@@ -47,7 +47,7 @@ def add_arguments(subparsers: Any) -> None:
                      help="do not derive market rows from traded tickers without one")  # fmt: skip
     imp.add_argument("--totals-only", action="store_true",
                      help="print one line per input kind instead of one per file")  # fmt: skip
-    # Hook for `history convert` (helper H2's module): it adds its own sub-command here.
+    # `history convert` lives with the converters: they add their own sub-command here.
     from weather_trader.history.convert import add_convert_arguments
 
     add_convert_arguments(commands)

@@ -1,2 +1,2 @@
-"""Historical data into the archive: file importers (``importers``), the database writer
-(``loader``) and, from helper H2, converters of third-party files (``convert``)."""
+"""Recorded history into the archive: file readers (``importers``), the all-or-nothing
+database writer (``loader``) and converters of third-party files (``convert``)."""
