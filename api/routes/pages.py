@@ -107,7 +107,8 @@ def _markets_context(request: Request, city: str | None, day: date | None) -> di
                 title=f"{view.city} {view.day} {k.kind}: P(YES) per bracket",
                 y_max=1.0,
             )
-    return {"days": days, "view": view, "charts": charts, "city": city, "day": day}
+    head = queries.head_event_id(get_engine(request.app))
+    return {"days": days, "view": view, "charts": charts, "city": city, "day": day, "live_id": head}
 
 
 @router.get("/markets", response_class=HTMLResponse)
@@ -143,9 +144,16 @@ async def trades_page(
             return queries_pages.trades(session, city=city, start=start, end=end, status=status)
 
     events = await run_in_threadpool(load)
+    head = await run_in_threadpool(queries.head_event_id, get_engine(request.app))
     filters = {"city": city or "", "start": start or "", "end": end or "", "status": status or ""}
     return render(
-        request, "trades.html", "trades", events=events, filters=filters, cities=sorted(CITIES)
+        request,
+        "trades.html",
+        "trades",
+        events=events,
+        filters=filters,
+        cities=sorted(CITIES),
+        live_id=head,
     )
 
 
