@@ -115,6 +115,26 @@ def _wait_healthy(base: str, proc: subprocess.Popen[bytes], timeout: float = 30.
     raise TimeoutError("the sidecar did not become healthy")
 
 
+def _session_cookie(database_url: str) -> str:
+    """A user and a logged-in session in the benchmark's database: the clients' cookie."""
+    from datetime import UTC, datetime, timedelta
+
+    from api.security import SESSION_COOKIE, authenticate
+    from weather_trader.core.passwords import hash_password
+    from weather_trader.store import repo_users
+
+    password = "benchmark password"
+    engine = make_engine(database_url)
+    try:
+        with session_scope(engine) as session:
+            repo_users.add_user(session, "bench", hash_password(password), datetime.now(UTC))
+        session_ = authenticate(engine, "bench", password, timedelta(hours=1))
+    finally:
+        engine.dispose()
+    assert session_ is not None
+    return f"{SESSION_COOKIE}={session_.token}"
+
+
 def _metric(base: str, name: str) -> float:
     for line in _get(f"{base}/metrics").splitlines():
         if line.startswith(name + " ") or line.startswith(name + "{"):
@@ -193,6 +213,7 @@ async def _client(
                 f"{url}?last_event_id={last_id}" + ("&batch=true" if args.batch else ""),
                 max_queue=None,
                 compression=None,
+                additional_headers={"Cookie": args.cookie},  # /ws needs a session
             ) as ws:
                 if first:
                     ready.release()
@@ -235,6 +256,7 @@ async def run(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="bench_fanout_") as tmp:
         database_url = f"sqlite:///{Path(tmp) / 'domain.db'}"
         migrate(database_url)
+        args.cookie = _session_cookie(database_url)
         port = _free_port()
         base = f"http://127.0.0.1:{port}"
         command = [sys.executable, "-m", __spec__.name if __spec__ else "bench_fanout"]
