@@ -62,6 +62,11 @@ ZERO = Decimal(0)
 ONE = Decimal(1)
 CENT = Decimal("0.01")
 WEEK = pd.Timedelta(days=7)
+_RECORD_COLUMNS = (
+    "instant", "decided_at", "event_ticker", "market_ticker", "series_ticker", "city",
+    "climate_date", "lo", "hi", "p_model", "p_market", "ref_price", "settled_yes",
+    "expires_at", "next_refit",
+)  # fmt: skip
 
 
 def _ns(stamp: pd.Timestamp) -> int:
@@ -100,7 +105,7 @@ def _prepare(
     stats: dict[str, Any] = {"prediction_rows": len(rows)}
     markets = markets.drop_duplicates("ticker", keep="last")
     rows["settled_yes"] = _outcomes(rows, markets)
-    unknown = rows.groupby("event_ticker")["settled_yes"].transform(lambda s: s.isna().any())
+    unknown = rows["event_ticker"].isin(rows.loc[rows["settled_yes"].isna(), "event_ticker"])
     stats["events_without_outcome"] = int(rows.loc[unknown, "event_ticker"].nunique())
     rows = rows.loc[~unknown].reset_index(drop=True)
     rows["series_ticker"] = rows["market_ticker"].map(markets.set_index("ticker")["series_ticker"])
@@ -205,11 +210,11 @@ class _Run:
             self._fees[key] = self.config.fees_for(key or None)
         return self._fees[key]
 
-    def views(self, group: pd.DataFrame, t_ns: int) -> tuple[MarketView, ...]:
+    def views(self, group: Sequence[Any], t_ns: int) -> tuple[MarketView, ...]:
         out = []
-        lo_all, hi_all = group["lo"].min(), group["hi"].max()
+        lo_all, hi_all = min(r.lo for r in group), max(r.hi for r in group)
         size = self.limits.max_contracts_per_order
-        for r in group.itertuples(index=False):
+        for r in group:
             if not math.isfinite(r.p_model):
                 continue
             bracket = Bracket.between(int(r.lo), int(r.hi))
@@ -241,19 +246,19 @@ class _Run:
             )
         return tuple(out)
 
-    def decide(self, group: pd.DataFrame) -> None:
-        first = group.iloc[0]
-        t = first["decided_at"]
+    def decide(self, group: Sequence[Any]) -> None:
+        first = group[0]
+        t = first.decided_at
         t_ns = _ns(t)
         self.account.advance(t_ns)
         state = self.account.risk_state(t_ns)
-        fees = self.fees(first["series_ticker"])
+        fees = self.fees(first.series_ticker)
         context = StrategyContext(
             decided_at=t,
-            instant=str(first["instant"]),
-            city=str(first["city"]),
-            climate_date=first["climate_date"],
-            event_ticker=str(first["event_ticker"]),
+            instant=str(first.instant),
+            city=str(first.city),
+            climate_date=first.climate_date,
+            event_ticker=str(first.event_ticker),
             markets=self.views(group, t_ns),
             state=state,
             limits=self.limits,
@@ -273,11 +278,11 @@ class _Run:
     def place(
         self,
         intents: Sequence[OrderIntent],
-        group: pd.DataFrame,
+        group: Sequence[Any],
         context: StrategyContext,
         halted: bool,
     ) -> None:
-        by_ticker = {r.market_ticker: r for r in group.itertuples(index=False)}
+        by_ticker = {r.market_ticker: r for r in group}
         state, limits = context.state, self.limits
         event_room = limits.max_event_exposure - state.exposure_of(context.event_ticker)
         total_room = limits.max_total_exposure - state.total_exposure
@@ -440,16 +445,17 @@ def run_backtest(
     prepared = time.perf_counter()
 
     run = _Run(config, rows, book, recorded)
-    for settle_key, group in rows.groupby("market_ticker", sort=False):
-        first = group.iloc[0]
-        run.account.schedule_settlement(
-            str(settle_key), _ns(first["settles_at"]), bool(first["settled_yes"] == 1.0)
-        )
+    settling = rows.drop_duplicates("market_ticker")
+    for market, at, settled_yes in zip(
+        settling["market_ticker"], settling["settles_at"], settling["settled_yes"], strict=True
+    ):
+        run.account.schedule_settlement(str(market), _ns(at), bool(settled_yes == 1.0))
     keys = rows[["decided_at", "city", "event_ticker"]]
     starts = np.flatnonzero(keys.ne(keys.shift()).any(axis=1).to_numpy())
     bounds = [*starts.tolist(), len(rows)]
+    records = list(rows[list(_RECORD_COLUMNS)].itertuples(index=False, name="Row"))
     for a, b in itertools.pairwise(bounds):
-        run.decide(rows.iloc[a:b])
+        run.decide(records[a:b])
     run.account.finish()
     replayed = time.perf_counter()
 
