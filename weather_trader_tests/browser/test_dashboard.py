@@ -130,6 +130,38 @@ def test_change_a_setting_and_see_it_applied(
     assert browser.find_element(By.NAME, "manual_approval").is_selected()
 
 
+def test_store_a_kalshi_key_and_see_only_its_fingerprint(
+    browser: Any, sidecar: Sidecar, screenshot: Shot
+) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from selenium.webdriver.common.by import By
+
+    pem = (
+        rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        .private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        .decode()
+    )
+    body = pem.splitlines()[5]  # a line from the middle of the key
+    log_in(browser, sidecar, "/settings")
+    wait_until(browser, lambda b: text_of(b, "#kalshi-key-id") == "not set", "no key state shown")
+    browser.find_element(By.NAME, "key_id").send_keys("bt-key-1")
+    browser.find_element(By.NAME, "private_key_pem").send_keys(pem)
+    browser.find_element(By.CSS_SELECTOR, "#key-form button").click()
+
+    wait_until(browser, lambda b: text_of(b, "#kalshi-key-id") == "bt-key-1", "key id not shown")
+    assert len(text_of(browser, "#kalshi-key-fingerprint")) >= 16
+    assert browser.find_element(By.NAME, "private_key_pem").get_attribute("value") == ""
+    browser.refresh()
+    wait_until(browser, lambda b: text_of(b, "#kalshi-key-id") == "bt-key-1", "not stored")
+    assert body not in browser.page_source  # the key never comes back
+    screenshot("stored")
+
+
 def test_approve_a_queued_proposal(browser: Any, sidecar: Sidecar, screenshot: Shot) -> None:
     from selenium.webdriver.common.by import By
 
