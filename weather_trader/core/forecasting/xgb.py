@@ -53,7 +53,7 @@ PARAMS: dict[str, Any] = {
     "objective": "reg:quantileerror",
     "tree_method": "hist",
     "max_depth": 3,
-    "eta": 0.1,
+    "eta": 0.2,
     "min_child_weight": 20.0,
     "subsample": 0.8,
     "colsample_bytree": 0.8,
