@@ -85,6 +85,21 @@ def bracket_bounds(markets: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return lo.astype(int), hi.astype(int)
 
 
+def bracket_frame(markets: pd.DataFrame, decided_at: Any) -> pd.DataFrame:
+    """The bracket frame of ``markets`` (``market_history`` columns) decided at ``decided_at``.
+
+    ``decided_at`` is one tz-aware instant or one per market. Add the market's prices with
+    :func:`market_prices.add_market_probabilities` before :meth:`FittedSuite.predict`.
+    """
+    lo, hi = bracket_bounds(markets)
+    out = markets.loc[:, ["event_ticker", "ticker", "city", "kind", "climate_date"]].copy()
+    out["climate_date"] = pd.to_datetime(out["climate_date"]).dt.date
+    out["decided_at"] = pd.to_datetime(decided_at, utc=True) if np.ndim(decided_at) else (
+        pd.Timestamp(decided_at).tz_convert("UTC"))  # fmt: skip
+    out["lo"], out["hi"] = lo, hi
+    return out.reset_index(drop=True)
+
+
 def pmf_bracket_probs(
     pmf: np.ndarray, rows: np.ndarray, lo: np.ndarray, hi: np.ndarray
 ) -> np.ndarray:

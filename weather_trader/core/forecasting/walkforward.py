@@ -37,7 +37,7 @@ from weather_trader.core.forecasting.suite import (
     WEATHER,
     History,
     ModelSuite,
-    bracket_bounds,
+    bracket_frame,
     bracket_outcomes,
 )
 
@@ -161,11 +161,8 @@ def walk_targets(
 
 def event_brackets(markets: pd.DataFrame, instant: DecisionInstant) -> pd.DataFrame:
     """The bracket frame of every market at ``instant`` (without prices)."""
-    lo, hi = bracket_bounds(markets)
-    out = markets.loc[:, ["event_ticker", "ticker", "city", "kind", "climate_date"]].copy()
-    out["climate_date"] = pd.to_datetime(out["climate_date"]).dt.date
-    out["decided_at"] = instant.utc(out["city"], out["climate_date"]).to_numpy()
-    out["lo"], out["hi"] = lo, hi
+    days = pd.to_datetime(markets["climate_date"]).dt.date
+    out = bracket_frame(markets, instant.utc(markets["city"], days).to_numpy())
     settled = pd.to_numeric(markets.get("settled_value"), errors="coerce")
     # One settlement value per event (the markets of an event share it).
     out["settled_value"] = settled.groupby(markets["event_ticker"]).transform("max").to_numpy()
