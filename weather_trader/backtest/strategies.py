@@ -338,9 +338,9 @@ class MakerStrategy:
     def __init__(self, params: MakerParams) -> None:
         self.params = params
 
-    def _bid(self, fair: float, best_bid: Decimal, best_ask: Decimal) -> Decimal | None:
+    def _bid(self, fair: Decimal, best_bid: Decimal, best_ask: Decimal) -> Decimal | None:
         p = self.params
-        price = floor_cent(Decimal(repr(fair)) - Decimal(repr(p.half_width)))
+        price = floor_cent(fair - Decimal(repr(p.half_width)))
         if best_bid > 0:
             price = min(price, best_bid + CENT * p.improve_cents)
         if best_ask < ONE:
@@ -358,15 +358,17 @@ class MakerStrategy:
                 "no": (ONE - q.yes_ask if q.yes_ask < ONE else ZERO, ONE - q.yes_bid),
             }
             for side in self.params.sides:
-                fair = m.p_yes if side == "yes" else 1.0 - m.p_yes
+                # Exact decimal fair value of the side (1 - p in floats is off by an ulp).
+                p_yes = Decimal(repr(m.p_yes))
+                fair = p_yes if side == "yes" else ONE - p_yes
                 price = self._bid(fair, *books[side])
                 if price is None:
                     continue
                 unit_fee = context.fees.maker(100, price) / 100
-                if Decimal(repr(fair)) - price - unit_fee < max(context.limits.min_edge, CENT):
+                if fair - price - unit_fee < max(context.limits.min_edge, CENT):
                     continue
                 n = maker_count(
-                    fair, price, m.held(side), context.state, context.limits, context.fees
+                    float(fair), price, m.held(side), context.state, context.limits, context.fees
                 )
                 if n > 0:
                     out.append(
