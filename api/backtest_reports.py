@@ -1,8 +1,10 @@
 """Backtest reports for the dashboard: JSON files found in the home's ``backtests/`` folder.
 
-The backtest engine writes one JSON report per run. This module only reads: a report's
-top-level scalars become its summary, and any list of numbers, of ``[x, y]`` pairs, or of
-objects with a date-like field and numeric fields becomes a plottable series. A file that is
+The backtest engine (``weather_trader/backtest/report.py``) writes one JSON report per run.
+This module only reads: a report's scalars (nested objects flattened as ``summary.pnl``)
+become its summary, any list of numbers, of ``[x, y]`` pairs, or of objects with a date-like
+field and numeric fields becomes a plottable series (``equity.equity``, ``equity.drawdown``),
+and other lists of objects (``by_city``, ``slippage``) become tables. A file that is
 not valid JSON is listed with its error instead of breaking the page.
 """
 
@@ -17,6 +19,10 @@ from typing import Any
 MAX_REPORT_BYTES = 20_000_000
 """Larger files are listed but not parsed (the page must stay quick)."""
 X_KEYS = ("date", "day", "climate_date", "as_of", "t", "x")
+TABLE_ROWS = 50
+"""Rows shown of a list of records without a date (per city, per price bucket, ...)."""
+SKIPPED = frozenset({"trades"})
+"""Per-trade lists: too long for the page (the engine's own HTML report lists them)."""
 
 
 @dataclass(frozen=True)
@@ -35,6 +41,7 @@ class Report:
     name: str
     summary: dict[str, Any] = field(default_factory=dict)
     series: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
+    tables: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     error: str | None = None
 
 
@@ -124,8 +131,14 @@ def _walk(report: Report, prefix: str, data: dict[str, Any]) -> None:
             report.summary[name] = value
         elif isinstance(value, dict) and len(prefix.split(".")) < 3:
             _walk(report, f"{name}.", value)
-        elif isinstance(value, list):
-            report.series.update(_series_of(name, value))
+        elif isinstance(value, list) and key not in SKIPPED:
+            series = _series_of(name, value)
+            report.series.update(series)
+            if not series and value and all(isinstance(v, dict) for v in value):
+                report.tables[name] = [
+                    {k: v for k, v in row.items() if not isinstance(v, dict | list)}
+                    for row in value[:TABLE_ROWS]
+                ]
 
 
 def x_position(label: str, index: int) -> float:

@@ -63,6 +63,8 @@ def test_backtest_reports_summaries_and_series(tmp_path: Path) -> None:
         "equity": [{"date": "2026-01-01", "equity": 100, "drawdown": 0}],
         "briers": [0.7, 0.65],
         "notes": ["text is not a series"],
+        "by_city": [{"city": "NYC", "pnl": 3.5, "extra": {"nested": 1}}],
+        "trades": [{"decided_at": "2026-01-01T10:00:00Z", "pnl": 1.0}],
     }
     (folder / "a.json").write_text(json.dumps(report))
 
@@ -72,6 +74,7 @@ def test_backtest_reports_summaries_and_series(tmp_path: Path) -> None:
     assert parsed.summary == {"strategy": "ours", "totals.pnl": "12.50", "totals.trades": 4}
     assert set(parsed.series) == {"equity.equity", "equity.drawdown", "briers"}
     assert parsed.series["briers"] == [("0", 0.7), ("1", 0.65)]
+    assert parsed.tables == {"by_city": [{"city": "NYC", "pnl": 3.5}]}  # trades are skipped
     with pytest.raises(FileNotFoundError):
         backtest_reports.read_report(folder, "../a.json")
     assert backtest_reports.x_position("2026-01-02", 5) == 739618.0
