@@ -154,9 +154,17 @@ def document_error_shape(app: FastAPI) -> None:
         ref = {"$ref": "#/components/schemas/ErrorOut"}
         for operations in schema.get("paths", {}).values():
             for operation in operations.values():
-                response = operation.get("responses", {}).get("422")
-                if response is not None:
-                    response["content"] = {"application/json": {"schema": ref}}
+                responses = operation.get("responses", {})
+                if "422" in responses:
+                    responses["422"]["content"] = {"application/json": {"schema": ref}}
+                if "requestBody" in operation:  # FastAPI answers 400 to a body it cannot decode
+                    responses.setdefault(
+                        "400",
+                        {
+                            "description": "The body could not be read (not UTF-8 text)",
+                            "content": {"application/json": {"schema": ref}},
+                        },
+                    )
         app.openapi_schema = schema
         return schema
 
