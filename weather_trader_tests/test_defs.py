@@ -17,7 +17,12 @@ GROUPS = {
     "intraday_observations": "weather",
     "climate_reports": "weather",
     "weather_archive": "weather",
-    "temperature_model": "forecasting",
+    "climatology_model": "forecasting",
+    "emos_model": "forecasting",
+    "xgboost_model": "forecasting",
+    "weather_model": "forecasting",
+    "ours_model": "forecasting",
+    "forecast_evaluation": "forecasting",
     "temperature_distribution": "forecasting",
     "kalshi_markets": "markets",
     "bracket_probabilities": "markets",
@@ -26,13 +31,21 @@ GROUPS = {
     "settlements": "trading",
     "forecast_scores": "trading",
 }
+MODELS = {
+    "climatology_model",
+    "emos_model",
+    "xgboost_model",
+    "weather_model",
+    "ours_model",
+    "forecast_evaluation",
+}
 CHECKS = {
     ("forecast_snapshots", "forecasts_fresh"): True,
     ("forecast_snapshots", "forecasts_plausible"): True,
     ("forecast_snapshots", "all_sources_present"): False,
     ("intraday_observations", "observations_plausible"): True,
     ("climate_reports", "reports_plausible"): True,
-    ("temperature_model", "beats_raw_mean"): True,
+    ("weather_model", "beats_climatology"): True,
     ("temperature_distribution", "distribution_is_sane"): True,
     ("bracket_probabilities", "event_probabilities_sum_to_one"): True,
     ("climate_reports", "report_matches_observations"): False,
@@ -42,8 +55,8 @@ JOB_ASSETS = {
     "forecast_job": {"forecast_snapshots", "intraday_observations", "temperature_distribution"},
     "trading_job": {"kalshi_markets", "bracket_probabilities", "trade_decisions", "orders"},
     "settlement_job": {"climate_reports", "settlements", "forecast_scores"},
-    "pipeline_job": set(GROUPS) - {"temperature_model", "weather_archive"},
-    "model_job": {"temperature_model"},
+    "pipeline_job": set(GROUPS) - MODELS - {"weather_archive"},
+    "model_job": MODELS,
     "archive_backfill_job": {"weather_archive"},
 }
 RESOURCES = {"database", "weather", "market_data", "broker", "trading", "clock", "model_store"}
@@ -85,7 +98,7 @@ def test_asset_has_description_kinds_and_group(graph: dg.AssetGraph, name: str) 
     assert node.is_materializable
 
 
-@pytest.mark.parametrize("name", sorted(set(GROUPS) - {"temperature_model"}))
+@pytest.mark.parametrize("name", sorted(set(GROUPS) - MODELS))
 def test_partitioned_assets_share_one_definition_and_run_ranges(
     graph: dg.AssetGraph, name: str
 ) -> None:
@@ -94,10 +107,18 @@ def test_partitioned_assets_share_one_definition_and_run_ranges(
     assert node.backfill_policy == dg.BackfillPolicy.single_run()
 
 
-def test_model_is_unpartitioned_and_retrained_weekly(graph: dg.AssetGraph) -> None:
-    node = graph.get(AssetKey("temperature_model"))
+@pytest.mark.parametrize("name", sorted(MODELS - {"forecast_evaluation"}))
+def test_models_are_unpartitioned_and_retrained_weekly(graph: dg.AssetGraph, name: str) -> None:
+    node = graph.get(AssetKey(name))
     assert node.partitions_def is None
     assert "weekly_retrain(0 6 * * 1" in str(node.automation_condition.get_label())
+
+
+def test_evaluation_follows_the_models(graph: dg.AssetGraph) -> None:
+    node = graph.get(AssetKey("forecast_evaluation"))
+    assert node.partitions_def is None
+    assert AssetKey("ours_model") in node.parent_keys
+    assert node.automation_condition.get_label() == "eager"
 
 
 def test_distribution_follows_its_inputs_eagerly(graph: dg.AssetGraph) -> None:

@@ -355,7 +355,7 @@ def test_weekly_retrain_fires_under_the_automation_sensor(
     settings: Settings, instance: dg.DagsterInstance
 ) -> None:
     built = build_definitions(settings)
-    model = dg.AssetSelection.assets("temperature_model")
+    model = dg.AssetSelection.assets("weather_model")
 
     def evaluate(at: datetime, cursor: Any = None) -> Any:
         return dg.evaluate_automation_conditions(
@@ -366,7 +366,7 @@ def test_weekly_retrain_fires_under_the_automation_sensor(
     assert before.total_requested == 0
     # No archive backfill since the tick: the retrain fires anyway.
     tick_result = evaluate(MONDAY + timedelta(minutes=1), before.cursor)
-    assert tick_result.get_num_requested(dg.AssetKey("temperature_model")) == 1
+    assert tick_result.get_num_requested(dg.AssetKey("weather_model")) == 1
     again = evaluate(MONDAY + timedelta(minutes=2), tick_result.cursor)
     assert again.total_requested == 0  # once per weekly tick
 
@@ -381,7 +381,7 @@ def test_distribution_follows_new_forecasts_under_the_automation_sensor(
         key=lambda k: k.keys_by_dimension["date"],
     )
     distribution = dg.AssetKey("temperature_distribution")
-    instance.report_runless_asset_event(dg.AssetMaterialization("temperature_model"))
+    instance.report_runless_asset_event(dg.AssetMaterialization("weather_model"))
     for k in city_day_partitions.get_partition_keys(current_time=now):
         if k.keys_by_dimension["date"] == latest.keys_by_dimension["date"]:
             for asset in ("forecast_snapshots", "temperature_distribution"):

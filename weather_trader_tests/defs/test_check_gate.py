@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import dagster as dg
 import pytest
 
+from weather_trader.core.forecasting.pmf import pmf_from_normal
 from weather_trader.core.gating import block, blocked_reason, failed_check
-from weather_trader.core.predictor import predict_details
 from weather_trader.defs.check_gate import run_covers
 from weather_trader.defs.forecasting import assets as forecasting_assets
+from weather_trader.defs.forecasting.assets import predict_weather
 from weather_trader.defs.resources import TradingConfigResource
 from weather_trader.store import repo
 from weather_trader.store.db import session_scope
@@ -34,23 +34,24 @@ def run(pipeline: Pipeline, selection: list[str]) -> dg.ExecuteInProcessResult:
 
 
 def _far_too_hot(*args: Any, **kwargs: Any) -> Any:
-    details = predict_details(*args, **kwargs)
-    bad = dataclasses.replace(details.distribution, mu=details.distribution.mu + 200)
-    return dataclasses.replace(details, distribution=bad)
+    """The weather pmfs moved to 140 F and above: a mean no city ever sees."""
+    pmfs = predict_weather(*args, **kwargs)
+    hot = pmf_from_normal(145.0, 2.0)[0]
+    return dict.fromkeys(pmfs, hot)
 
 
 def test_a_bad_distribution_never_reaches_an_order_in_a_later_run(
     pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with monkeypatch.context() as patch:
-        patch.setattr(forecasting_assets, "predict_details", _far_too_hot)
+        patch.setattr(forecasting_assets, "predict_weather", _far_too_hot)
         forecast = run(pipeline, FORECAST)
     assert not forecast.success
     assert {e.check_name: e.passed for e in forecast.get_asset_check_evaluations()}[
         "distribution_is_sane"
     ] is False
     with session_scope(pipeline.engine) as session:  # stored, as a trading run would find it
-        assert repo.distribution_for(session, CITY, DAY, "high").mu > 200
+        assert repo.distribution_for(session, CITY, DAY, "high").mu > 140
 
     trading = run(pipeline, TRADING)
 
