@@ -18,9 +18,11 @@ from fastapi.responses import HTMLResponse
 
 from api import backtest_reports, dagster_log, plots, queries, queries_pages
 from api.deps import get_engine, get_settings
+from api.operator_settings import current_operator_settings
 from api.security import require_user
 from api.templating import templates
 from weather_trader.core.cities import CITIES
+from weather_trader.store import repo_proposals
 from weather_trader.store.db import session_scope
 
 PAGE_DEPENDENCIES: list[Any] = [Depends(require_user)]
@@ -63,6 +65,14 @@ def _overview_context(request: Request) -> dict[str, Any]:
     with _session(request) as session:
         marked = queries_pages.marked_positions(session, list(overview.open_positions))
         alerts = queries_pages.recent_alerts(session)
+        pending = sum(p.status == "pending" for p in repo_proposals.list_proposals(session, now))
+    operator = current_operator_settings(request.app)
+    if operator.manual_approval and pending:
+        alerts.insert(
+            0, queries_pages.Alert(now, "approval", f"{pending} proposals wait in the queue")
+        )
+    if operator.kill_switch:
+        alerts.insert(0, queries_pages.Alert(now, "kill_switch", "on: no new orders are sent"))
     unrealised = [m.unrealised for m in marked if m.unrealised is not None]
     stale = queries_pages.stale_products({f.product: f.age_seconds for f in overview.freshness})
     return {

@@ -200,3 +200,20 @@ def test_marked_positions_value_at_the_latest_mid() -> None:
     assert stale_products({"forecasts": 3600.0, "markets": 3600.0, "orders": None}) == {"markets"}
     assert stale_products({"observations": None}) == {"observations"}
     assert Decimal("1") - Decimal("0.4") == Decimal("0.6")
+
+
+def test_overview_alerts_on_the_kill_switch_and_waiting_proposals(
+    client: TestClient, engine: Engine
+) -> None:
+    from weather_trader_tests.api.test_queue import queue_proposals
+
+    assert "No alerts." in client.get("/").text or "kill_switch" not in client.get("/").text
+    queue_proposals(engine, 2)
+    with session_scope(engine) as session:
+        repo.set_setting(session, "operator.kill_switch", True)
+        repo.set_setting(session, "operator.manual_approval", True)
+
+    html = client.get("/").text
+
+    assert "<b>kill_switch</b>" in html and "no new orders are sent" in html
+    assert "2 proposals wait in the queue" in html
