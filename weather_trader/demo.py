@@ -31,7 +31,7 @@ from sqlalchemy import Engine
 from weather_trader.core.cities import CITIES, KINDS
 from weather_trader.core.gating import MeasuredEdge, parse_instant
 from weather_trader.core.ports import MarketData
-from weather_trader.core.records import PublicTrade
+from weather_trader.core.records import MarketSnapshot, PublicTrade
 from weather_trader.definitions import build_definitions
 from weather_trader.defs.forecasting.models import EVALUATION
 from weather_trader.defs.partitions import city_day_key
@@ -42,7 +42,9 @@ from weather_trader.sim.exchange.control import SimExchangeControl
 from weather_trader.sim.exchange.keys import local_key
 from weather_trader.sim.world import build_sim
 from weather_trader.store import repo
+from weather_trader.store._util import insert_ignoring_duplicates
 from weather_trader.store.db import make_engine, migrate, session_scope
+from weather_trader.store.models import MarketRow
 from weather_trader.store.repo_scores import CitySummary, city_summary
 
 # A climate day's final report is out by about 07:00 local standard time the next morning
@@ -70,7 +72,9 @@ def record_market_history(
     instants: list[str],
 ) -> int:
     """Record each city-day's markets from ``market`` and, per decision instant, one trade per
-    bracket at its book's mid ``TRADE_LEAD`` before the instant (idempotent: fixed trade ids).
+    bracket at its book's mid ``TRADE_LEAD`` before the instant, as a market recorder would
+    have (idempotent: markets and trades already recorded are kept). The books themselves are
+    not stored: the evaluation prices brackets from trades.
 
     Returns:
         The number of trades newly recorded.
@@ -79,17 +83,15 @@ def record_market_history(
     parsed = [parse_instant(i) for i in instants]
     days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
     for city in cities:
-        with session_scope(engine) as session:
-            for day in days:
-                for instant in parsed:
-                    at = instant.at(city, day) - TRADE_LEAD
-                    snapshots = [s for k in KINDS for s in market.event_markets(city, day, k, at)]
-                    if not snapshots:
-                        continue
-                    repo.replace_markets(session, city, day, snapshots)
-                    recorded += repo.append_trades(
-                        session,
-                        [
+        markets: dict[str, dict[str, Any]] = {}
+        trades: list[PublicTrade] = []
+        for day in days:
+            for instant in parsed:
+                at = instant.at(city, day) - TRADE_LEAD
+                for s in (s for k in KINDS for s in market.event_markets(city, day, k, at)):
+                    markets.setdefault(s.ticker, _market_row(s))
+                    if s.yes_bid > 0 and s.yes_ask < 1:  # a two-sided book
+                        trades.append(
                             PublicTrade(
                                 trade_id=f"demo-{s.ticker}-{at:%Y%m%dT%H%M}",
                                 ticker=s.ticker,
@@ -98,11 +100,22 @@ def record_market_history(
                                 count=Decimal(1),
                                 taker_side="yes",
                             )
-                            for s in snapshots
-                            if s.yes_bid > 0 and s.yes_ask < 1  # a two-sided book
-                        ],
-                    )
+                        )
+        with session_scope(engine) as session:
+            insert_ignoring_duplicates(session, MarketRow, list(markets.values()))
+            recorded += repo.append_trades(session, trades)
     return recorded
+
+
+def _market_row(s: MarketSnapshot) -> dict[str, Any]:
+    """The ``markets`` row of a snapshot's market (no result yet)."""
+    return {
+        "ticker": s.ticker, "event_ticker": s.event_ticker, "series_ticker": s.series_ticker,
+        "city": s.city, "climate_date": s.climate_date, "kind": s.kind,
+        "strike_type": s.strike_type, "floor_strike": s.floor_strike,
+        "cap_strike": s.cap_strike, "title": s.title, "status": s.status,
+        "close_time": s.close_time, "fee_multiplier": s.fee_multiplier,
+    }  # fmt: skip
 
 
 def last_settled_day(now: datetime) -> date:
