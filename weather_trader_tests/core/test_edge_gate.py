@@ -113,3 +113,14 @@ def test_gate_untakes_every_model_edge_trade_and_keeps_other_reasons() -> None:
         else:
             assert after.reason == reason and after.count == 0 and after.cost == 0
             assert after.p_model == before.p_model and after.price == before.price
+
+
+def test_market_probabilities_prefer_trades_fall_back_to_mids_and_normalise() -> None:
+    from weather_trader.core.trading import TradingError, market_probabilities
+
+    probs = market_probabilities([0.30, float("nan"), 0.10], [0.5, 0.45, 0.2])
+    assert probs == pytest.approx([0.30 / 0.85, 0.45 / 0.85, 0.10 / 0.85])
+    assert sum(probs) == pytest.approx(1.0)
+    assert all(p != p for p in market_probabilities([0.0, 0.0], [0.0, 0.0]))  # all NaN
+    with pytest.raises(TradingError):
+        market_probabilities([0.1], [0.1, 0.2])
