@@ -71,12 +71,12 @@ _FRAMES: ArchiveFrames | None = None
 """The frames a forked worker inherits (so they are not pickled to each process)."""
 
 
-def _walk(args: tuple[DecisionInstant, date | None, ModelSuite]) -> WalkResult:
-    instant, end, suite = args
+def _walk(args: tuple[DecisionInstant, date | None, ModelSuite, tuple[str, ...]]) -> WalkResult:
+    instant, end, suite, kinds = args
     assert _FRAMES is not None
     f = _FRAMES
     return walk_forward(
-        instant, f.forecasts, f.reports, f.markets, f.trades, until=end, suite=suite
+        instant, f.forecasts, f.reports, f.markets, f.trades, until=end, suite=suite, kinds=kinds
     )
 
 
@@ -87,12 +87,16 @@ def run_walks(
     suite: ModelSuite | None = None,
     workers: int = 1,
 ) -> list[WalkResult]:
-    """One walk per instant; instants run in parallel processes when ``workers > 1``."""
+    """One walk per instant; instants run in parallel processes when ``workers > 1``.
+
+    Every kind with a market in ``frames`` is walked (``high`` when there are none).
+    """
     global _FRAMES
     suite = suite or ModelSuite()
+    kinds = tuple(sorted(set(frames.markets["kind"]))) or ("high",)
     _FRAMES = frames
     try:
-        jobs = [(instant, end, suite) for instant in instants]
+        jobs = [(instant, end, suite, kinds) for instant in instants]
         if workers <= 1 or len(jobs) <= 1 or os.name != "posix":
             return [_walk(job) for job in jobs]
         import multiprocessing
