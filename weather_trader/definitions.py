@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dagster import Definitions, load_assets_from_modules
 
+from weather_trader.defs import backtest as backtest_assets
 from weather_trader.defs.automation import (
     JOBS,
     approval_sensor,
@@ -30,9 +31,9 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
     settings = settings or Settings.from_env()
     return Definitions(
         assets=load_assets_from_modules(
-            [weather_assets, forecasting_assets, markets_assets, trading_assets]
+            [weather_assets, forecasting_assets, markets_assets, trading_assets, backtest_assets]
         ),
-        jobs=JOBS,
+        jobs=[*JOBS, backtest_assets.backtest_job],
         schedules=[forecast_schedule],
         sensors=[
             automation_sensor,

@@ -30,7 +30,9 @@ GROUPS = {
     "orders": "trading",
     "settlements": "trading",
     "forecast_scores": "trading",
+    "backtest_report": "backtest",
 }
+BACKTEST = {"backtest_report"}
 MODELS = {
     "climatology_model",
     "emos_model",
@@ -55,9 +57,10 @@ JOB_ASSETS = {
     "forecast_job": {"forecast_snapshots", "intraday_observations", "temperature_distribution"},
     "trading_job": {"kalshi_markets", "bracket_probabilities", "trade_decisions", "orders"},
     "settlement_job": {"climate_reports", "settlements", "forecast_scores"},
-    "pipeline_job": set(GROUPS) - MODELS - {"weather_archive"},
+    "pipeline_job": set(GROUPS) - MODELS - BACKTEST - {"weather_archive"},
     "model_job": MODELS,
     "archive_backfill_job": {"weather_archive"},
+    "backtest_job": BACKTEST,
 }
 RESOURCES = {"database", "weather", "market_data", "broker", "trading", "clock", "model_store"}
 
@@ -98,7 +101,7 @@ def test_asset_has_description_kinds_and_group(graph: dg.AssetGraph, name: str) 
     assert node.is_materializable
 
 
-@pytest.mark.parametrize("name", sorted(set(GROUPS) - MODELS))
+@pytest.mark.parametrize("name", sorted(set(GROUPS) - MODELS - BACKTEST))
 def test_partitioned_assets_share_one_definition_and_run_ranges(
     graph: dg.AssetGraph, name: str
 ) -> None:
@@ -159,7 +162,8 @@ def test_jobs_resolve_with_their_selections() -> None:
         job = defs.resolve_job_def(name)
         selected = {k.to_user_string() for k in job.asset_layer.selected_asset_keys}
         assert selected == assets, name
-        expected_partitions = None if name == "model_job" else city_day_partitions
+        unpartitioned = name in ("model_job", "backtest_job")
+        expected_partitions = None if unpartitioned else city_day_partitions
         assert job.partitions_def == expected_partitions, name
 
 

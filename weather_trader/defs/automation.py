@@ -86,7 +86,9 @@ archive_backfill_job = define_asset_job(
 MODEL_SELECTION = AssetSelection.assets(*MODEL_ASSETS, EVALUATION)
 pipeline_job = define_asset_job(
     "pipeline_job",
-    selection=AssetSelection.all() - MODEL_SELECTION - AssetSelection.assets("weather_archive"),
+    selection=AssetSelection.all()
+    - MODEL_SELECTION
+    - AssetSelection.assets("weather_archive", "backtest_report"),
     description="The whole partitioned graph, for backfills and replays over ranges.",
 )
 model_job = define_asset_job(
