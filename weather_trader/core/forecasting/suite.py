@@ -334,8 +334,13 @@ class ModelSuite:
         train = train.reset_index(drop=True)
         components = {m.name: self._fit_one(m, train) for m in self.components()}
         baselines = {m.name: self._fit_one(m, train) for m in self.baselines()}
-        oos_cases, _, oos_weather, stack = self._stack(train, t, history)
-        pool = self._pool(brackets, t, oos_cases, oos_weather)
+        oos_cases, oos, oos_weather, stack = self._stack(train, t, history)
+        # The pool learns from events whose weather had every component's inputs (as the
+        # evaluation scores them): a weather made of climatology alone is another predictor.
+        complete = np.ones(len(oos_cases), dtype=bool)
+        for pmf in oos.values():
+            complete &= np.isfinite(pmf).all(axis=1)
+        pool = self._pool(brackets, t, oos_cases.loc[complete], oos_weather[complete])
         info = {
             "n_train": len(train),
             "n_stack": stack.n_train,
@@ -388,6 +393,7 @@ class ModelSuite:
         past = brackets[pd.to_datetime(brackets["decided_at"], utc=True) <= t].reset_index(
             drop=True
         )
+        oos_cases = oos_cases.reset_index(drop=True)
         rows = match_cases(oos_cases, past)
         keep = rows >= 0
         past, rows = past.loc[keep].reset_index(drop=True), rows[keep]
