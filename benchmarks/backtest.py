@@ -11,8 +11,11 @@ of one replay after the predictions are cached (target < 30 s), of a 20-point gr
 fraction x minimum edge, taker; target < 2 min) and the peak memory.
 
     .venv/bin/python benchmarks/backtest.py [--realdata DIR] [--db FILE] [--reuse]
-        [--cache DIR] [--cities CHI,NYC] [--from 2024-08-16] [--to 2025-05-08] [--workers 2]
-        [--out DIR]
+        [--cache DIR | --predictions FILE] [--cities CHI,NYC] [--from 2024-08-16]
+        [--to 2025-05-08] [--workers 2] [--out DIR]
+
+``--predictions`` replays a walk's predictions pickled elsewhere (``load.cached_predictions`` or
+``pipeline.prepare``'s cache file) on the same archive instead of walking here.
 """
 
 from __future__ import annotations
@@ -51,6 +54,8 @@ def main() -> int:
     parser.add_argument("--reuse", action="store_true", help="use --db as it is (no rebuild)")
     parser.add_argument("--cache", type=Path, default=None,
                         help="walk cache folder (default: a temp folder)")  # fmt: skip
+    parser.add_argument("--predictions", type=Path, default=None,
+                        help="pickled predictions of the same archive (no walk)")  # fmt: skip
     parser.add_argument("--cities", default="CHI,NYC")
     parser.add_argument("--from", dest="start", type=date.fromisoformat, default=date(2024, 8, 16))
     parser.add_argument("--to", dest="end", type=date.fromisoformat, default=date(2025, 5, 8))
@@ -76,16 +81,32 @@ def main() -> int:
     def log(line: str) -> None:
         print(f"  {line}", flush=True)
 
-    print(f"walk-forward predictions at {', '.join(base.instants)} (cache {cache})")
-    started = time.perf_counter()
-    first = pipeline.prepare(engine, base, cache_dir=cache, workers=args.workers, log=log)
-    walk_s = time.perf_counter() - started
-    started = time.perf_counter()
-    prepared = pipeline.prepare(engine, base, cache_dir=cache, log=log)
-    cached_s = time.perf_counter() - started
-    assert prepared.cached, "the second prepare must reuse the walk"
-    print(f"walk {walk_s:.1f} s ({'cached' if first.cached else 'computed'}); with the cache: "
-          f"{cached_s:.1f} s (load {prepared.seconds['load']:.1f} s)")  # fmt: skip
+    if args.predictions is not None:
+        import pickle
+
+        from weather_trader.backtest import load
+
+        print(f"predictions from {args.predictions} (walked elsewhere, not timed here)")
+        started = time.perf_counter()
+        with args.predictions.open("rb") as fh:
+            frame = pickle.load(fh)
+        inputs = load.load_inputs(engine, base, predictions=frame)
+        cached_s = time.perf_counter() - started
+        prepared = pipeline.Prepared(inputs, True, {"load": cached_s})
+        print(f"with the predictions cached: {cached_s:.1f} s to load them and the archive's "
+              f"markets ({len(inputs.markets)}), tape ({len(inputs.tape)}) and quotes "
+              f"({len(inputs.quotes)})")  # fmt: skip
+    else:
+        print(f"walk-forward predictions at {', '.join(base.instants)} (cache {cache})")
+        started = time.perf_counter()
+        first = pipeline.prepare(engine, base, cache_dir=cache, workers=args.workers, log=log)
+        walk_s = time.perf_counter() - started
+        started = time.perf_counter()
+        prepared = pipeline.prepare(engine, base, cache_dir=cache, log=log)
+        cached_s = time.perf_counter() - started
+        assert prepared.cached, "the second prepare must reuse the walk"
+        print(f"walk {walk_s:.1f} s ({'cached' if first.cached else 'computed'}); with the "
+              f"cache: {cached_s:.1f} s (load {prepared.seconds['load']:.1f} s)")  # fmt: skip
 
     print()
     header = (f"{'strategy':<9} {'slip':>4} {'trades':>6} {'P&L $':>10} {'ROI':>8} "
