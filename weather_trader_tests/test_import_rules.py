@@ -25,6 +25,7 @@ EXPECTED_CONTRACTS = {
     "sources-import-only-core",
     "store-imports-only-core",
     "sim-imports-only-core",
+    "services-import-only-lower-layers",
     "defs-import-only-lower-layers",
     "dagster-only-in-the-wiring",
     "package-never-imports-api",
