@@ -154,17 +154,14 @@ def _assumed_quote(
 
 
 def _recorded_quote(
-    ticker: str, event: str, bracket: Bracket, quotes: QuoteBook, row: int
+    ticker: str, event: str, bracket: Bracket, quotes: QuoteBook, row: int, assumed: int
 ) -> MarketQuote:
-    return MarketQuote(
-        ticker,
-        event,
-        bracket,
-        ticks_to_dollars(quotes.bid[row]),
-        ticks_to_dollars(quotes.ask[row]),
-        Decimal(int(quotes.bid_size[row])),
-        Decimal(int(quotes.ask_size[row])),
-    )
+    """The recorded book; a size not recorded (-1) is assumed like a tape-only book's."""
+    bid, ask = ticks_to_dollars(quotes.bid[row]), ticks_to_dollars(quotes.ask[row])
+    bid_size, ask_size = int(quotes.bid_size[row]), int(quotes.ask_size[row])
+    bid_size = (assumed if bid > 0 else 0) if bid_size < 0 else bid_size
+    ask_size = (assumed if ask < 1 else 0) if ask_size < 0 else ask_size
+    return MarketQuote(ticker, event, bracket, bid, ask, Decimal(bid_size), Decimal(ask_size))
 
 
 def _log_growth(
@@ -220,7 +217,9 @@ class _Run:
             bracket = Bracket.between(int(r.lo), int(r.hi))
             row = self.quotes.in_force(r.market_ticker, t_ns, self.quote_age_ns, strict=True)
             if row is not None:
-                quote = _recorded_quote(r.market_ticker, r.event_ticker, bracket, self.quotes, row)
+                quote = _recorded_quote(
+                    r.market_ticker, r.event_ticker, bracket, self.quotes, row, size
+                )
             else:
                 quote = _assumed_quote(
                     r.market_ticker,

@@ -13,7 +13,9 @@ at the market's close, whichever comes first (a maker quote also at the next wee
 we never quote across a model run). Only prints strictly after ``sent_at`` and strictly before
 that expiry can fill it.
 
-**Taker orders where a quote was recorded** (``ticker, at, yes_bid, yes_ask, sizes``): the order
+**Taker orders where a quote with sizes was recorded** (``ticker, at, yes_bid, yes_ask, sizes``;
+quotes recorded without sizes, such as one-minute candles, set the book a decision sees but
+never fill: those orders follow the trade rule below): the order
 meets the quote in force when it arrives (the newest at or before ``sent_at``, no older than
 ``quote_max_age_seconds``): a bid at ``b`` buys at the recorded YES ask if ``ask <= b``, up to the
 recorded ask size; an ask at ``a`` sells at the recorded YES bid if ``bid >= a``, up to the bid
@@ -243,6 +245,11 @@ def quote_row(order: Order, quotes: QuoteBook, max_age_seconds: float) -> int | 
     return quotes.in_force(order.ticker, _ns(order.sent_at), max_age, strict=False)
 
 
+def quote_size(order: Order, quotes: QuoteBook, row: int) -> int:
+    """Contracts quote ``row`` shows on the side ``order`` would take (-1: not recorded)."""
+    return int(quotes.ask_size[row] if order.book_side == "bid" else quotes.bid_size[row])
+
+
 def match_quote(
     order: Order, quotes: QuoteBook, row: int, fees: SeriesFees, slippage_cents: int = 0
 ) -> list[Fill]:
@@ -272,9 +279,10 @@ def post_only_crosses(order: Order, quotes: QuoteBook, max_age_seconds: float) -
     if row is None:
         return False
     limit = dollars_to_ticks(order.yes_limit)
+    # A recorded price crosses even when its size was not recorded (-1).
     if order.book_side == "bid":
-        return quotes.ask_size[row] > 0 and limit >= int(quotes.ask[row])
-    return quotes.bid_size[row] > 0 and limit <= int(quotes.bid[row])
+        return quotes.ask_size[row] != 0 and limit >= int(quotes.ask[row])
+    return quotes.bid_size[row] != 0 and limit <= int(quotes.bid[row])
 
 
 def fill_order(
@@ -292,7 +300,7 @@ def fill_order(
     """
     if order.liquidity == "taker":
         row = quote_row(order, quotes, quote_max_age_seconds)
-        if row is not None:
+        if row is not None and quote_size(order, quotes, row) >= 0:
             return match_quote(order, quotes, row, fees, slippage_cents)
         return match_prints(order, tape, fees, slippage_cents)
     if post_only_crosses(order, quotes, quote_max_age_seconds):

@@ -145,9 +145,10 @@ class QuoteBook:
         self.ask = to_ticks(quotes["yes_ask"], "quotes yes_ask")[order]
         sizes = [np.floor(quotes[c].to_numpy(dtype=float))[order] for c in QUOTE_COLUMNS[4:]]
         for values in sizes:
-            if len(values) and not (np.isfinite(values).all() and (values >= 0).all()):
-                raise TapeError("quote sizes must be non-negative numbers")
-        self.bid_size, self.ask_size = (v.astype(np.int64) for v in sizes)
+            if (values < 0).any() or np.isinf(values).any():
+                raise TapeError("quote sizes must be non-negative numbers (NaN: not recorded)")
+        # -1: size not recorded (e.g. candles): the price sets the book, never a fill.
+        self.bid_size, self.ask_size = (np.nan_to_num(v, nan=-1).astype(np.int64) for v in sizes)
         self.taken: dict[tuple[int, str], int] = {}
         """Contracts our orders already took from a quote row, per (row, "bid"/"ask")."""
 

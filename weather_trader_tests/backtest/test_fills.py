@@ -235,3 +235,13 @@ def test_random_orders_never_fill_before_sending_off_print_or_beyond_prints() ->
             taken[f.source] = taken.get(f.source, 0) + f.count
     for trade_id, n_taken in taken.items():
         assert n_taken <= by_id.loc[trade_id, "count"]
+
+
+def test_quotes_without_sizes_never_fill_a_taker_but_still_block_a_crossing_maker() -> None:
+    book = Tape(tape([Print(1, 30, 0.40, 5, "yes"), Print(1, 40, 0.20, 5, "no")]))
+    unsized = quotes([(-5, 0.38, 0.41, float("nan"), float("nan"))])
+    fills = fill_order(order(), book, unsized, WEATHER_SERIES_FEES)
+    assert [(f.source, f.count) for f in fills] == [("t0", 5)]  # the trade rule, not the quote
+    assert (
+        fill_order(order(limit="0.41", liquidity="maker"), book, unsized, WEATHER_SERIES_FEES) == []
+    )
