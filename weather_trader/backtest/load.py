@@ -20,7 +20,7 @@ import pandas as pd
 from sqlalchemy import Engine, func, select
 
 from weather_trader.backtest.config import BacktestConfig
-from weather_trader.backtest.inputs import predictions_from_walks
+from weather_trader.backtest.inputs import predictions_from_walks, require
 from weather_trader.backtest.tape import QUOTE_COLUMNS
 from weather_trader.core.forecasting.suite import ModelSuite
 from weather_trader.evaluation import load_archive, run_walks
@@ -80,6 +80,43 @@ def load_quotes(engine: Engine, tickers: Iterable[str]) -> pd.DataFrame:
     for column in QUOTE_COLUMNS[2:]:
         frame[column] = frame[column].astype("float64")
     return frame.sort_values(["ticker", "at"], kind="stable").reset_index(drop=True)
+
+
+def read_candle_quotes(path: Path, tickers: Iterable[str] | None = None) -> pd.DataFrame:
+    """Quotes from one-minute bid/ask candles (the dev set's KXHIGHCHI May 2025 file).
+
+    Each candle's closing YES bid and ask (cents) is the quote at the candle's *end*
+    (``bucket_start + period_minutes``), so nothing inside the minute leaks into a decision
+    taken during it. Candles carry no sizes: the sizes are NaN (they set the book a decision
+    sees; fills follow the trade rule). Forward-filled (``is_synthetic``) minutes are kept:
+    the quote stood unchanged.
+
+    Raises:
+        InputError: If the file lacks the candle columns.
+    """
+    frame = pd.read_csv(path)
+    require(
+        frame,
+        ("ticker", "bucket_start", "period_minutes", "yes_bid_close", "yes_ask_close"),
+        f"candles {path}",
+    )
+    if tickers is not None:
+        frame = frame[frame["ticker"].isin(set(tickers))]
+    at = pd.to_datetime(frame["bucket_start"], utc=True) + pd.to_timedelta(
+        frame["period_minutes"], unit="min"
+    )
+    out = pd.DataFrame(
+        {
+            "ticker": frame["ticker"].astype(str).to_numpy(),
+            "at": at.to_numpy(),
+            "yes_bid": frame["yes_bid_close"].to_numpy(dtype=float) / 100,
+            "yes_ask": frame["yes_ask_close"].to_numpy(dtype=float) / 100,
+            "yes_bid_size": float("nan"),
+            "yes_ask_size": float("nan"),
+        }
+    )
+    out["at"] = pd.to_datetime(out["at"], utc=True)
+    return out.sort_values(["ticker", "at"], kind="stable").reset_index(drop=True)
 
 
 def compute_predictions(
