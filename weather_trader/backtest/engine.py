@@ -96,6 +96,22 @@ def _close_times(rows: pd.DataFrame, markets: pd.DataFrame) -> pd.Series:
     return close
 
 
+def _next_model_change(rows: pd.DataFrame) -> pd.Series:
+    """When the model that priced each row is replaced: the first instant of the next
+    ``model_version`` when the predictions name versions, else the next weekly refit
+    (Monday 00:00 UTC, the walk-forward's calendar)."""
+    if "model_version" not in rows.columns or rows["model_version"].isna().all():
+        day = rows["decided_at"].dt.normalize()
+        return day - pd.to_timedelta(day.dt.day_of_week, unit="D") + WEEK
+    firsts = rows.groupby("model_version")["decided_at"].min().sort_values()
+    changes = firsts.to_numpy(dtype="datetime64[ns]")
+    at = rows["decided_at"].dt.tz_convert(None).to_numpy(dtype="datetime64[ns]")
+    i = np.searchsorted(changes, at, side="right")
+    far = np.datetime64("2262-01-01")
+    nxt = np.where(i < len(changes), changes[np.minimum(i, len(changes) - 1)], far)
+    return pd.Series(pd.to_datetime(nxt).tz_localize("UTC"), index=rows.index)
+
+
 def _prepare(
     predictions: pd.DataFrame, markets: pd.DataFrame, config: BacktestConfig
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
@@ -127,8 +143,7 @@ def _prepare(
     before_close = rows["decided_at"] < rows["close_time"]
     stats["rows_after_close"] = int((~before_close).sum())
     rows = rows.loc[before_close].reset_index(drop=True)
-    day = rows["decided_at"].dt.normalize()
-    rows["next_refit"] = day - pd.to_timedelta(day.dt.day_of_week, unit="D") + WEEK
+    rows["next_refit"] = _next_model_change(rows)
     stats["events"] = int(rows["event_ticker"].nunique())
     return rows, stats
 

@@ -391,3 +391,30 @@ def test_trades_of_an_event_settle_with_its_outcome() -> None:
     ]
     assert buys["pnl"].tolist() == expected  # no sells under "hold"
     assert EVENT not in set(result.trades["event_ticker"])  # the world names its own events
+
+
+def test_maker_quotes_are_cancelled_when_the_model_version_changes() -> None:
+    # A YES bid at 0.40 (one cent above the assumed 0.39 bid); a seller trades through it 3 h
+    # later. When another decision 2 h in already uses model v2, the quote is gone by then.
+    other = "KXHIGHCHI-25JAN11"
+    later = {"D-1 16:00": D1_16 + pd.Timedelta(hours=2)}
+    first = predictions({"D-1 16:00": [0.1, 0.6, 0.3]})
+    second = predictions(
+        {"D-1 16:00": [0.1, 0.6, 0.3]}, event=other, day=date(2025, 1, 11), instants=later
+    )
+    prints = [*references([0.10, 0.40, 0.30]), Print(1, 3 * 3600, 0.38, 5, "no")]
+    all_markets = pd.concat([markets(), markets(event=other, day=date(2025, 1, 11))])
+    cfg = config(
+        instants=["D-1 16:00"],
+        strategy="maker",
+        end=date(2025, 1, 11),
+        strategy_params={"sides": ["yes"]},
+    )
+    weekly = run_backtest(cfg, pd.concat([first, second]), tape(prints), None, all_markets)
+    mine = weekly.trades[weekly.trades["event_ticker"] == EVENT]
+    assert mine[["count", "price", "liquidity"]].values.tolist() == [[5, Decimal("0.40"), "maker"]]
+    versioned = pd.concat([first.assign(model_version="v1"), second.assign(model_version="v2")])
+    cancelled = run_backtest(cfg, versioned, tape(prints), None, all_markets)
+    assert cancelled.trades[cancelled.trades["event_ticker"] == EVENT].empty
+    order = cancelled.orders[cancelled.orders["event_ticker"] == EVENT].iloc[0]
+    assert order["expires_at"] == D1_16 + pd.Timedelta(hours=2)
