@@ -9,14 +9,15 @@ limit price of the side traded. On Kalshi's YES book, buying YES or selling NO i
 YES price ``b``; for NO at limit ``L`` that is ``b = 1 - L``); selling YES or buying NO is an
 *ask* (YES price ``a``). An order is sent at the decision instant and reaches the exchange
 ``latency_seconds`` later (``sent_at``); it is cancelled at the event's next decision instant or
-at the market's close, whichever comes first (a maker quote also at the next weekly model refit:
-we never quote across a model run). Only prints strictly after ``sent_at`` and strictly before
-that expiry can fill it.
+at the market's close, whichever comes first (a maker quote also when the model that priced it
+is replaced: the next ``model_version`` of the predictions, else the next weekly refit; we never
+quote across a model run). Only prints strictly after ``sent_at`` and strictly before that
+expiry can fill it.
 
 **Taker orders where a quote with sizes was recorded** (``ticker, at, yes_bid, yes_ask, sizes``;
 quotes recorded without sizes, such as one-minute candles, set the book a decision sees but
-never fill: those orders follow the trade rule below): the order
-meets the quote in force when it arrives (the newest at or before ``sent_at``, no older than
+never fill: those orders follow the trade rule below): the order meets the quote in force when
+it arrives (the newest at or before ``sent_at``, no older than
 ``quote_max_age_seconds``): a bid at ``b`` buys at the recorded YES ask if ``ask <= b``, up to the
 recorded ask size; an ask at ``a`` sells at the recorded YES bid if ``bid >= a``, up to the bid
 size. What the quote cannot fill is cancelled (immediate-or-cancel), and a quote's size is taken
@@ -33,7 +34,9 @@ took: a print with ``taker_side == "yes"`` at YES price ``p`` shows an offer to 
   ``yes_price >= a``, at the printed price;
 
 in time order, for no more contracts than each print's count, and each print is consumed once
-across all our orders (maker and taker alike). Prints whose taker was on the other side are not
+across all our orders (maker and taker alike). Without a recorded book the order's limit (the
+ask assumed at the decision) stays working until it expires, taking such liquidity as it
+appears, always at the taker fee. Prints whose taker was on the other side are not
 used: they show liquidity on our own side of the book, which a taker order cannot trade with.
 
 **Maker (resting, post-only) orders** fill only when later prints trade *through* their price,
@@ -43,7 +46,8 @@ against prints with ``taker_side == "no"`` (a taker selling YES) at ``yes_price 
 means every order at our price would have been filled first (price priority), whatever our place
 in the queue; a print *at* our price proves nothing (the queue ahead of us may have absorbed it).
 Maker fills are at the order's own limit, for no more than the print's count. A post-only order
-that would cross the recorded or assumed book when sent is not placed.
+that would cross the recorded book on arrival is rejected (the built-in maker strategy never
+quotes across the book assumed from the tape either).
 
 **Prices, slippage and fees.** A fill's price is the side's price (NO price = 1 - YES price).
 ``slippage_cents`` is added against us to every taker fill (buys pay more, sells get less),
@@ -53,8 +57,9 @@ never beyond [0, 1]. Fees are Kalshi's, per fill, rounded up to the cent as Kals
 once per fill, not per order, is the conservative reading.
 
 What this leaves out, knowingly: our orders do not move the market (prints we did not take still
-happen, and prints we took do not reappear elsewhere); quotes without sizes are not used; and a
-YES and a NO position in the same market are held side by side, not netted as Kalshi would.
+happen, and prints we took do not reappear elsewhere); quotes without sizes never fill; queue
+position at our own price is never assumed; and a YES and a NO position in the same market are
+held side by side, not netted as Kalshi would.
 """
 
 from __future__ import annotations
