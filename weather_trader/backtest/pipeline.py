@@ -203,9 +203,8 @@ def build_report(
     result: BacktestResult,
     slippage: Mapping[int, BacktestResult],
     predictions: pd.DataFrame | None,
-    extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The report of ``result`` with its slippage table and calibration."""
+    """The report of ``result`` with its slippage table, calibration and the engine's stats."""
     from weather_trader.backtest.inputs import select_predictions
 
     selected = select_predictions(predictions, config) if predictions is not None else None
@@ -217,7 +216,7 @@ def build_report(
         slippage_runs={cents / 100: (r.trades, r.equity) for cents, r in slippage.items()},
         predictions=selected,
         model_column="p_model",
-        extra={"stats": result.stats, **(extra or {})},
+        extra={"stats": result.stats},
     )
 
 
