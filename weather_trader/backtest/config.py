@@ -105,6 +105,9 @@ class BacktestConfig(BaseModel):
         slippage_cents: Whole cents added against us to every taker fill's price.
         latency_seconds: An order reaches the exchange this long after its decision instant;
             only prints (and quotes) after that can fill it.
+        taker_window_seconds: Where only trades were recorded, a taker order takes liquidity
+            printed at most this long after it arrives (production sends immediate-or-cancel
+            orders; a short window is the closest a tape can say); None: until it expires.
         half_spread_cents: Where no quote was recorded, the book assumed at a decision is the
             reference price (volume-weighted trades of the last ``price_window_minutes``, else the
             last trade) minus/plus this many cents.
@@ -134,6 +137,7 @@ class BacktestConfig(BaseModel):
     risk: RiskConfig = Field(default_factory=RiskConfig)
     slippage_cents: int = Field(default=0, ge=0, le=98)
     latency_seconds: float = Field(default=1.0, ge=0)
+    taker_window_seconds: float | None = Field(default=None, gt=0)
     half_spread_cents: int = Field(default=1, ge=0, le=49)
     price_window_minutes: float = Field(default=60.0, gt=0)
     quote_max_age_seconds: float = Field(default=600.0, gt=0)

@@ -332,9 +332,11 @@ class _Run:
 
     def send(self, intent: OrderIntent, count: int, r: Any, context: StrategyContext) -> None:
         expires = r.expires_at
+        sent = context.decided_at + self.latency
         if intent.liquidity == "maker":
             expires = min(expires, r.next_refit)
-        sent = context.decided_at + self.latency
+        elif self.config.taker_window_seconds is not None:
+            expires = min(expires, sent + pd.Timedelta(seconds=self.config.taker_window_seconds))
         order_id = f"o{len(self.orders) + 1}"
         if sent >= expires:
             fills: list[Fill] = []

@@ -35,8 +35,9 @@ took: a print with ``taker_side == "yes"`` at YES price ``p`` shows an offer to 
 
 in time order, for no more contracts than each print's count, and each print is consumed once
 across all our orders (maker and taker alike). Without a recorded book the order's limit (the
-ask assumed at the decision) stays working until it expires, taking such liquidity as it
-appears, always at the taker fee. Prints whose taker was on the other side are not
+ask assumed at the decision) stays working until it expires (or for ``taker_window_seconds``
+after arrival, the closest a tape comes to production's immediate-or-cancel), taking such
+liquidity as it appears, always at the taker fee. Prints whose taker was on the other side are not
 used: they show liquidity on our own side of the book, which a taker order cannot trade with.
 
 **Maker (resting, post-only) orders** fill only when later prints trade *through* their price,

@@ -418,3 +418,13 @@ def test_maker_quotes_are_cancelled_when_the_model_version_changes() -> None:
     assert cancelled.trades[cancelled.trades["event_ticker"] == EVENT].empty
     order = cancelled.orders[cancelled.orders["event_ticker"] == EVENT].iloc[0]
     assert order["expires_at"] == D1_16 + pd.Timedelta(hours=2)
+
+
+def test_a_taker_window_limits_how_long_a_tape_only_order_works() -> None:
+    windowed = config(instants=["D-1 16:00"], taker_window_seconds=900)
+    result = run_backtest(
+        windowed, predictions({"D-1 16:00": [0.1, 0.6, 0.3]}), tape(HAND_TAPE), None, markets()
+    )
+    # Only the print 10 minutes in is within 15 minutes of arrival.
+    assert result.trades["count"].tolist() == [4]
+    assert result.orders["expires_at"].tolist() == [D1_16 + pd.Timedelta(seconds=901)]
