@@ -75,6 +75,7 @@ class BacktestRunConfig(Config):
     risk_json: str = "{}"
     slippage_cents: int = _DEFAULTS.slippage_cents
     latency_seconds: float = _DEFAULTS.latency_seconds
+    taker_window_seconds: float | None = _DEFAULTS.taker_window_seconds
     half_spread_cents: int = _DEFAULTS.half_spread_cents
     exit: str = _DEFAULTS.exit
     exit_margin: float = float(_DEFAULTS.exit_margin)
@@ -90,7 +91,8 @@ class BacktestRunConfig(Config):
         values: dict[str, Any] = {}
         for name in ("cities", "start", "end", "instants", "kinds", "strategy", "predictor",
                      "bankroll", "compound", "kelly_fraction", "min_edge", "slippage_cents",
-                     "latency_seconds", "half_spread_cents", "exit", "exit_margin"):  # fmt: skip
+                     "latency_seconds", "taker_window_seconds", "half_spread_cents", "exit",
+                     "exit_margin"):  # fmt: skip
             value = getattr(self, name)
             values[name] = Decimal(repr(value)) if name in money else value
         values["strategy_params"] = json.loads(self.strategy_params_json)
