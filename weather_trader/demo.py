@@ -251,7 +251,7 @@ def format_summary(summaries: list[CitySummary], start: date, end: date) -> str:
     lines = [
         f"\nClimate days {start} .. {end} (high and low markets; Brier: lower is better)",
         f"{'city':<5}{'trades':>7}{'settled':>9}{'hit rate':>10}{'P&L $':>10}"
-        f"{'Brier ours':>12}{'Brier mkt':>11}",
+        f"{'Brier wthr':>12}{'Brier mkt':>11}",
     ]
 
     def fmt(x: float | None, spec: str) -> str:
@@ -266,6 +266,10 @@ def format_summary(summaries: list[CitySummary], start: date, end: date) -> str:
     lines.append(
         f"{'all':<5}{sum(s.trades for s in summaries):>7}"
         f"{sum(s.settled_positions for s in summaries):>9}{'':>10}{total:>10.2f}"
+    )
+    lines.append(
+        "(Brier wthr scores the weather distribution's bracket probabilities; trades were "
+        "decided on ours, weather pooled with the market's prices)"
     )
     return "\n".join(lines)
 
