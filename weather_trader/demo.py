@@ -29,7 +29,8 @@ from dagster._core.storage.tags import (
 from sqlalchemy import Engine
 
 from weather_trader.core.cities import CITIES, KINDS
-from weather_trader.core.gating import MeasuredEdge, parse_instant
+from weather_trader.core.gating import MeasuredEdge
+from weather_trader.core.instants import parse_instant
 from weather_trader.core.ports import MarketData
 from weather_trader.core.records import MarketSnapshot, PublicTrade
 from weather_trader.definitions import build_definitions
@@ -278,17 +279,20 @@ def format_edges(metrics: Mapping[str, Any]) -> str:
     """The measured edge per city the trading was gated on (walk-forward event Brier)."""
     min_events = int(metrics.get("min_events", 0))
     lines = [
-        f"\nMeasured before trading (walk-forward, event Brier; edge needs >= {min_events} events)",
-        f"{'city':<5}{'instant':>11}{'events':>8}{'ours':>8}{'market':>8}  edge",
+        "\nMeasured before trading (walk-forward, event Brier; an edge needs >= "
+        f"{min_events} events and the upper 95% bound of ours - market below 0)",
+        f"{'city':<5}{'instant':>11}{'events':>8}{'ours':>8}{'market':>8}{'bound':>8}  edge",
     ]
 
     def fmt(x: float | None) -> str:
         return "-" if x is None else f"{x:.3f}"
 
     for e in metrics.get("edges", []):
-        beats = MeasuredEdge(**e).beats_market(min_events)
+        edge = MeasuredEdge(**e)
+        beats = edge.beats_market(min_events)
         lines.append(
             f"{e['city']:<5}{e['instant']:>11}{e['events']:>8}{fmt(e['brier_ours']):>8}"
-            f"{fmt(e['brier_market']):>8}  {'yes' if beats else 'no: not traded on model edge'}"
+            f"{fmt(e['brier_market']):>8}{fmt(edge.diff_upper):>8}"
+            f"  {'yes' if beats else 'no: not traded on model edge'}"
         )
     return "\n".join(lines)

@@ -14,7 +14,7 @@ from sqlalchemy import Engine, insert
 from weather_trader import cli
 from weather_trader.core.cities import get_city
 from weather_trader.core.forecasting.suite import ModelSuite
-from weather_trader.core.forecasting.walkforward import DecisionInstant
+from weather_trader.core.instants import DecisionInstant
 from weather_trader.evaluation import evaluate
 from weather_trader.store.models import ClimateReportRow, ForecastRow, MarketRow, MarketTradeRow
 from weather_trader_tests.core.forecasting.synthetic_archive import (

@@ -20,7 +20,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from weather_trader.core.fees import FEE_TYPES, SeriesFees
-from weather_trader.core.forecasting.walkforward import DecisionInstant
+from weather_trader.core.instants import DecisionInstant
 from weather_trader.core.trading import RiskLimits
 
 Exit = Literal["hold", "sell_back"]

@@ -9,14 +9,13 @@ while one failed, decides nothing: every candidate is kept, skipped with the che
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from typing import cast
 
-from weather_trader.core.cities import get_city
+from weather_trader.core.instants import DecisionInstant, InstantError
 from weather_trader.core.trading import Decision, Reason
 
 BLOCKED_PREFIX = "blocked_by_check:"
@@ -56,58 +55,10 @@ NO_MEASURED_EDGE = "no_measured_edge"
 """The reason code of a candidate untaken for want of a measured edge."""
 DEFAULT_MIN_EVENTS = 30
 """Fewest scored events for a measured edge to count: fewer is noise, not evidence."""
-_INSTANT = re.compile(r"^D(?P<offset>[+-]\d+)? (?P<hour>\d{1,2}):(?P<minute>\d{2})$")
 # Reasons that already say the candidate could not be traded; the edge gate keeps them.
 _UNTRADABLE = frozenset(
     {"kill_switch", "stale_inputs", "daily_loss_limit", "no_liquidity", "no_edge"}
 )
-
-
-class InstantError(ValueError):
-    """Raised for a decision instant label that is not ``D[+-n] HH:MM``."""
-
-
-@dataclass(frozen=True)
-class DecisionInstant:
-    """A decision instant relative to the climate day D, in the city's local standard time.
-
-    Attributes:
-        label: As written, e.g. ``"D-1 16:00"``.
-        day_offset: Days from D (``-1`` for the day before).
-        hour: Hour of the local standard clock.
-        minute: Minute.
-    """
-
-    label: str
-    day_offset: int
-    hour: int
-    minute: int
-
-    def at(self, city: str, day: date) -> datetime:
-        """The UTC instant this label names for ``city``'s climate day ``day``."""
-        local = datetime.combine(
-            day + timedelta(days=self.day_offset),
-            time(self.hour, self.minute),
-            get_city(city).standard_tz,
-        )
-        return local.astimezone(UTC)
-
-
-def parse_instant(label: str) -> DecisionInstant:
-    """Parse ``"D-1 16:00"`` / ``"D 08:00"`` into a :class:`DecisionInstant`.
-
-    Raises:
-        InstantError: If ``label`` is not of that form or the time is not a clock time.
-    """
-    match = _INSTANT.match(label.strip())
-    if match is None:
-        raise InstantError(
-            f"decision instant {label!r} is not of the form 'D-1 16:00' or 'D 08:00'"
-        )
-    hour, minute = int(match["hour"]), int(match["minute"])
-    if hour > 23 or minute > 59:
-        raise InstantError(f"decision instant {label!r} has no such clock time")
-    return DecisionInstant(label.strip(), int(match["offset"] or 0), hour, minute)
 
 
 def nearest_instant(
@@ -128,6 +79,11 @@ def nearest_instant(
     )
 
 
+EDGE_Z = 1.645
+"""One-sided 95% normal quantile: ours must beat the market by more than this many standard
+errors of the mean per-event difference (a tie within noise is no edge)."""
+
+
 @dataclass(frozen=True)
 class MeasuredEdge:
     """What a walk-forward evaluation measured for one city at one decision instant.
@@ -138,6 +94,8 @@ class MeasuredEdge:
         events: Events scored (every bracket priced, every predictor with inputs).
         brier_ours: Mean event Brier of ``ours`` (None when no event was scored).
         brier_market: Mean event Brier of the market (None when no event was scored).
+        diff_se: Standard error of the mean per-event difference ``ours - market`` (None when
+            fewer than two events were scored).
     """
 
     city: str
@@ -145,15 +103,20 @@ class MeasuredEdge:
     events: int
     brier_ours: float | None
     brier_market: float | None
+    diff_se: float | None = None
+
+    @property
+    def diff_upper(self) -> float | None:
+        """Upper one-sided 95% bound of the mean event-Brier difference ``ours - market``."""
+        if self.brier_ours is None or self.brier_market is None or self.diff_se is None:
+            return None
+        return self.brier_ours - self.brier_market + EDGE_Z * self.diff_se
 
     def beats_market(self, min_events: int = DEFAULT_MIN_EVENTS) -> bool:
-        """Whether ``ours`` scored strictly below the market on at least ``min_events`` events."""
-        return (
-            self.events >= min_events
-            and self.brier_ours is not None
-            and self.brier_market is not None
-            and self.brier_ours < self.brier_market
-        )
+        """Whether ``ours`` scored below the market on at least ``min_events`` events, by more
+        than the noise: the upper 95% bound of the mean per-event difference is below 0."""
+        upper = self.diff_upper
+        return self.events >= min_events and upper is not None and upper < 0
 
 
 def edge_gate_reason(
@@ -181,6 +144,10 @@ def edge_gate_reason(
     )
     if edge.events < min_events:
         return f"{NO_MEASURED_EDGE}: {scores} (fewer than {min_events})"
+    if edge.brier_ours < edge.brier_market and edge.diff_upper is not None:
+        return (
+            f"{NO_MEASURED_EDGE}: {scores} (within noise: upper 95% bound {edge.diff_upper:+.3f})"
+        )
     return f"{NO_MEASURED_EDGE}: {scores}"
 
 

@@ -28,10 +28,10 @@ class SkillError(ValueError):
 # -- event Brier -----------------------------------------------------------------------------------
 
 
-def event_briers(
+def per_event_briers(
     brackets: pd.DataFrame, predictors: Sequence[str], by: Sequence[str] = ("city",)
 ) -> pd.DataFrame:
-    """Mean event Brier of each predictor per group, on the events every predictor priced.
+    """Each complete event's Brier per predictor: columns ``_event, *by`` and one per predictor.
 
     An event's Brier is the sum over its brackets of (p - outcome)^2. An event counts only
     where every bracket has an outcome and a probability from every predictor in
@@ -41,10 +41,7 @@ def event_briers(
         brackets: One row per bracket: ``event_ticker``, ``decided_at``, the ``by`` columns,
             ``outcome`` (1/0, NaN unknown) and one probability column per predictor.
         predictors: The probability columns to score.
-        by: Grouping columns (e.g. ``city``); an empty sequence scores everything together.
-
-    Returns:
-        Columns ``*by, events`` and one mean event Brier column per predictor.
+        by: Grouping columns kept on each event row (e.g. ``city``).
 
     Raises:
         SkillError: If a needed column is missing.
@@ -61,7 +58,19 @@ def event_briers(
     frame = frame[complete.to_numpy()]
     for p in predictors:
         frame[p] = (frame[p].astype(float) - frame["outcome"].astype(float)) ** 2
-    per_event = frame.groupby(["_event", *by], as_index=False)[list(predictors)].sum()
+    return frame.groupby(["_event", *by], as_index=False)[list(predictors)].sum()
+
+
+def event_briers(
+    brackets: pd.DataFrame, predictors: Sequence[str], by: Sequence[str] = ("city",)
+) -> pd.DataFrame:
+    """Mean event Brier of each predictor per group, on the events every predictor priced
+    (:func:`per_event_briers`); an empty ``by`` scores everything together.
+
+    Returns:
+        Columns ``*by, events`` and one mean event Brier column per predictor.
+    """
+    per_event = per_event_briers(brackets, predictors, by)
     if not by:
         per_event["_all"] = "ALL"
         by = ("_all",)
@@ -75,24 +84,33 @@ def event_briers(
 def measured_edges(
     brackets: pd.DataFrame, instant: str, ours: str = "ours", market: str = "market"
 ) -> list[MeasuredEdge]:
-    """Per city, what a walk-forward measured of ``ours`` against the market at ``instant``.
+    """Per city, what a walk-forward measured of ``ours`` against the market at ``instant``:
+    both mean event Briers and the standard error of their mean per-event difference.
 
     Cities with brackets but no complete event get ``events = 0`` (no edge measured).
     """
-    cities = sorted(brackets["city"].astype(str).unique()) if len(brackets) else []
-    scores = event_briers(brackets, [ours, market]) if len(brackets) else pd.DataFrame()
-    by_city = {str(r["city"]): r for r in scores.to_dict("records")}
+    if not len(brackets):
+        return []
+    per_event = per_event_briers(brackets, [ours, market])
     edges = []
-    for city in cities:
-        row = by_city.get(city)
-        if row is None:
+    for city in sorted(brackets["city"].astype(str).unique()):
+        scored = per_event[per_event["city"].astype(str) == city]
+        n = len(scored)
+        if n == 0:
             edges.append(MeasuredEdge(city, instant, 0, None, None))
-        else:
-            edges.append(
-                MeasuredEdge(
-                    city, instant, int(row["events"]), float(row[ours]), float(row[market])
-                )
+            continue
+        diff = (scored[ours] - scored[market]).to_numpy(dtype=float)
+        se = float(diff.std(ddof=1) / np.sqrt(n)) if n > 1 else None
+        edges.append(
+            MeasuredEdge(
+                city,
+                instant,
+                n,
+                float(scored[ours].mean()),
+                float(scored[market].mean()),
+                se,
             )
+        )
     return edges
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from weather_trader.backtest.config import BacktestConfig
 from weather_trader.backtest.inputs import InputError, predictions_from_walks, select_predictions
-from weather_trader.core.forecasting.walkforward import DecisionInstant
+from weather_trader.core.instants import DecisionInstant
 
 
 @dataclass

@@ -10,15 +10,13 @@ import pytest
 from weather_trader.core.brackets import Bracket
 from weather_trader.core.gating import (
     NO_MEASURED_EDGE,
-    DecisionInstant,
-    InstantError,
     MeasuredEdge,
     edge_gate_reason,
     gate_on_edge,
     nearest_instant,
-    parse_instant,
     reason_code,
 )
+from weather_trader.core.instants import DecisionInstant, InstantError, parse_instant
 from weather_trader.core.trading import MarketQuote, RiskLimits, RiskState, decide_event
 
 DAY = date(2026, 3, 10)
@@ -58,15 +56,22 @@ def test_a_decision_maps_to_the_nearest_instant_ties_to_the_earlier() -> None:
 
 def test_edge_counts_only_when_ours_beats_the_market_on_enough_events() -> None:
     on_day = INSTANTS[1]
-    good = MeasuredEdge("CHI", "D 08:00", 112, brier_ours=0.500, brier_market=0.520)
+    good = MeasuredEdge("CHI", "D 08:00", 112, brier_ours=0.500, brier_market=0.520, diff_se=0.01)
     assert edge_gate_reason(good, on_day) is None
+    noisy = MeasuredEdge("CHI", "D 08:00", 112, brier_ours=0.500, brier_market=0.520, diff_se=0.02)
+    assert edge_gate_reason(noisy, on_day) == (
+        "no_measured_edge: ours 0.500 vs market 0.520 event Brier over 112 events at D 08:00"
+        " (within noise: upper 95% bound +0.013)"
+    )
+    unsure = MeasuredEdge("CHI", "D 08:00", 112, brier_ours=0.500, brier_market=0.520)
+    assert edge_gate_reason(unsure, on_day) is not None
     worse = MeasuredEdge("CHI", "D 08:00", 112, brier_ours=0.531, brier_market=0.520)
     assert edge_gate_reason(worse, on_day) == (
         "no_measured_edge: ours 0.531 vs market 0.520 event Brier over 112 events at D 08:00"
     )
     tied = MeasuredEdge("CHI", "D 08:00", 112, brier_ours=0.520, brier_market=0.520)
     assert edge_gate_reason(tied, on_day) is not None
-    few = MeasuredEdge("CHI", "D 08:00", 12, brier_ours=0.3, brier_market=0.5)
+    few = MeasuredEdge("CHI", "D 08:00", 12, brier_ours=0.3, brier_market=0.5, diff_se=0.05)
     assert "fewer than 30" in str(edge_gate_reason(few, on_day))
     assert edge_gate_reason(few, on_day, min_events=10) is None
     none = MeasuredEdge("CHI", "D 08:00", 0, brier_ours=None, brier_market=None)

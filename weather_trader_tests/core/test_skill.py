@@ -62,9 +62,11 @@ def test_event_brier_names_missing_columns() -> None:
 
 def test_measured_edges_per_city_with_zero_events_where_nothing_is_complete() -> None:
     edges = {e.city: e for e in measured_edges(_brackets(), "D-1 16:00")}
+    # Per-event differences -0.24 and +0.32: standard error of their mean 0.28.
     assert edges["CHI"] == MeasuredEdge(
-        "CHI", "D-1 16:00", 2, pytest.approx(0.29), pytest.approx(0.25)
+        "CHI", "D-1 16:00", 2, pytest.approx(0.29), pytest.approx(0.25), pytest.approx(0.28)
     )
+    assert not edges["CHI"].beats_market(min_events=1)
     assert edges["NYC"] == MeasuredEdge("NYC", "D-1 16:00", 0, None, None)
     assert measured_edges(_brackets().iloc[:0], "D 08:00") == []
 

@@ -114,6 +114,7 @@ class Pipeline:
         brier_market: float,
         events: int = 100,
         instants: tuple[str, ...] = ("D-1 16:00", "D 08:00"),
+        diff_se: float = 0.01,
     ) -> str:
         """Store a forecast_evaluation version (as the asset would) with the same measured
         Briers for every city and instant; returns its version id."""
@@ -121,7 +122,7 @@ class Pipeline:
 
         version = f"evaluation-{train_end}-{brier_ours}-{brier_market}-{events}"
         edges = [
-            MeasuredEdge(city, label, events, brier_ours, brier_market).__dict__
+            MeasuredEdge(city, label, events, brier_ours, brier_market, diff_se).__dict__
             for city in CITIES
             for label in instants
         ]

@@ -16,7 +16,6 @@ reported.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -26,7 +25,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from weather_trader.core.cities import get_city
 from weather_trader.core.forecasting.base import ModelInputError
 from weather_trader.core.forecasting.cases import build_cases
 from weather_trader.core.forecasting.market_prices import add_market_probabilities
@@ -40,54 +38,9 @@ from weather_trader.core.forecasting.suite import (
     bracket_frame,
     bracket_outcomes,
 )
+from weather_trader.core.instants import DecisionInstant
 
 WEEK = pd.Timedelta(days=7)
-_INSTANT = re.compile(r"^\s*D\s*(?:([+-])\s*(\d+))?\s+(\d{1,2}):(\d{2})\s*$")
-
-
-@dataclass(frozen=True)
-class DecisionInstant:
-    """A decision time relative to the climate day, in local standard time.
-
-    Attributes:
-        label: The text it was parsed from, normalised (``"D-1 16:00"``).
-        day_offset: Days relative to the climate day D (``-1`` the day before).
-        hour: Hour of the local standard-time clock (0-23).
-        minute: Minute (0-59).
-    """
-
-    label: str
-    day_offset: int
-    hour: int
-    minute: int
-
-    @classmethod
-    def parse(cls, text: str) -> DecisionInstant:
-        """``"D-1 16:00"``, ``"D 08:00"``, ``"D+0 23:30"`` -> instant.
-
-        Raises:
-            ValueError: For anything else, naming the expected form.
-        """
-        match = _INSTANT.match(text)
-        if not match:
-            raise ValueError(f"decision instant {text!r} is not like 'D-1 16:00' or 'D 08:00'")
-        sign, days, hour, minute = match.groups()
-        offset = int(days or 0) * (-1 if sign == "-" else 1)
-        h, m = int(hour), int(minute)
-        if h > 23 or m > 59:
-            raise ValueError(f"decision instant {text!r}: hour 0-23 and minute 0-59 expected")
-        day = "D" if offset == 0 else f"D{offset:+d}"
-        return cls(f"{day} {h:02d}:{m:02d}", offset, h, m)
-
-    def utc(self, cities: Iterable[str], climate_dates: Iterable[date]) -> pd.Series:
-        """The UTC instant for each (city, climate day) pair."""
-        codes, days = list(cities), list(climate_dates)
-        offsets = {c: get_city(c).std_utc_offset_hours for c in set(codes)}
-        local = pd.to_datetime(pd.Series(days, dtype=object)) + pd.Timedelta(
-            days=self.day_offset, hours=self.hour, minutes=self.minute
-        )
-        shift = pd.to_timedelta([-offsets[c] for c in codes], unit="h")
-        return (local + shift).dt.tz_localize("UTC")
 
 
 def refit_instant(decided_at: pd.Timestamp) -> pd.Timestamp:

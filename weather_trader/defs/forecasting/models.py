@@ -62,7 +62,8 @@ from weather_trader.core.forecasting.walkforward import (
     event_brackets,
     walk_forward,
 )
-from weather_trader.core.gating import DEFAULT_MIN_EVENTS, MeasuredEdge, parse_instant
+from weather_trader.core.gating import DEFAULT_MIN_EVENTS, MeasuredEdge
+from weather_trader.core.instants import parse_instant
 from weather_trader.core.model_choice import (
     ModelCandidate,
     ModelChooser,
@@ -516,6 +517,7 @@ EDGE_COLUMNS = {
     "events": "int",
     "brier_ours": "float",
     "brier_market": "float",
+    "diff_se": "float",
     "edge": "string",
 }
 
