@@ -40,6 +40,7 @@ from weather_trader.core.forecasting.walkforward import (  # noqa: E402
     require_instants,
     walk_targets,
 )
+from weather_trader.core.skill import measured_edges  # noqa: E402
 from weather_trader.evaluation import DEFAULT_INSTANTS, evaluate, load_archive  # noqa: E402
 from weather_trader.store.db import make_engine, migrate  # noqa: E402
 
@@ -103,6 +104,19 @@ def main() -> int:
     evaluation_s, evaluation_cpu = time.perf_counter() - started, _cpu_seconds() - cpu_before
     print()
     print(format_table(result.report["results"]))
+    print()
+    print("edge gate (ours vs market per city; bound = upper 95% bound of the mean event-Brier")
+    print("difference ours - market; trades on model edge only when 'yes'):")
+    for walk in result.walks:
+        b = walk.brackets
+        days = pd.to_datetime(b["climate_date"]).dt.date
+        keep = b["city"].isin(cities) & (days >= args.start) & (days <= args.end)
+        for e in measured_edges(b[keep.to_numpy()], walk.instant.label):
+            bound = "-" if e.diff_upper is None else f"{e.diff_upper:+.3f}"
+            verdict = "yes" if e.beats_market() else "no"
+            print(
+                f"  {e.instant:>10} {e.city}: {e.events} events, upper 95% bound {bound}: {verdict}"
+            )
 
     tick, cpu_before = time.perf_counter(), _cpu_seconds()
     fitted, fit_at = production_fit(engine, instants[-1], args.end)
