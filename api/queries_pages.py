@@ -12,10 +12,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
+import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from weather_trader.core.cities import KINDS
+from weather_trader.core.skill import calibration_table
 from weather_trader.store import repo
 from weather_trader.store.models import (
     BookSnapshotRow,
@@ -535,16 +537,11 @@ def equity_curve(session: Session, bankroll: Decimal) -> list[EquityPoint]:
 
 def calibration(pairs: list[tuple[float, bool]], bins: int = CALIBRATION_BINS) -> list:
     """Reliability bins of ``(probability, happened)`` pairs; empty bins are left out."""
-    sums: dict[int, list[float]] = defaultdict(lambda: [0, 0.0, 0.0])
-    for p, happened in pairs:
-        i = min(bins - 1, max(0, int(p * bins)))
-        acc = sums[i]
-        acc[0] += 1
-        acc[1] += p
-        acc[2] += float(happened)
+    p = np.array([float(x) for x, _ in pairs], dtype=float)
+    y = np.array([float(h) for _, h in pairs], dtype=float)
     return [
-        CalibrationBin(i / bins, (i + 1) / bins, int(n), s / n, k / n)
-        for i, (n, s, k) in sorted(sums.items())
+        CalibrationBin(r["p_from"], r["p_to"], r["n"], r["mean_p"], r["observed"])
+        for r in calibration_table(p, y, bins)
     ]
 
 

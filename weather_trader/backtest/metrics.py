@@ -52,6 +52,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from weather_trader.core.skill import calibration_table
+
 ANNUALISATION = math.sqrt(365.0)
 """Daily ratios times this: weather markets settle every calendar day."""
 BOOTSTRAP_RESAMPLES = 10_000
@@ -335,25 +337,8 @@ def brier_traded(trades: pd.DataFrame) -> dict[str, Any]:
 def calibration(
     p: np.ndarray | pd.Series, outcome: np.ndarray | pd.Series, bins: int = CALIBRATION_BINS
 ) -> list[dict[str, Any]]:
-    """Reliability table: per equal-width probability bin, ``n``, mean forecast, frequency."""
-    p, y = np.asarray(p, dtype=float), np.asarray(outcome, dtype=float)
-    ok = np.isfinite(p) & np.isfinite(y)
-    p, y = p[ok], y[ok]
-    index = np.clip((p * bins).astype(int), 0, bins - 1)
-    out = []
-    for b in range(bins):
-        sel = index == b
-        if sel.any():
-            out.append(
-                {
-                    "bin_low": b / bins,
-                    "bin_high": (b + 1) / bins,
-                    "n": int(sel.sum()),
-                    "mean_p": float(p[sel].mean()),
-                    "observed": float(y[sel].mean()),
-                }
-            )
-    return out
+    """Reliability table (:func:`weather_trader.core.skill.calibration_table`)."""
+    return calibration_table(np.asarray(p, dtype=float), np.asarray(outcome, dtype=float), bins)
 
 
 def _equity_before(equity: pd.DataFrame, bankroll: float) -> dict[Any, float]:

@@ -153,7 +153,8 @@ def pit_table(pmf: np.ndarray, truth: np.ndarray, bins: int = 10) -> list[dict[s
 
 
 def calibration_table(p: np.ndarray, outcome: np.ndarray, bins: int = 10) -> list[dict[str, Any]]:
-    """Bracket probabilities in ``bins`` equal bins: mean forecast vs observed frequency."""
+    """Reliability table of binary probabilities: per equal-width bin with any forecast in it,
+    ``p_from``, ``p_to``, ``n``, the mean forecast and the observed frequency (NaNs dropped)."""
     p, y = np.asarray(p, dtype=float), np.asarray(outcome, dtype=float)
     ok = np.isfinite(p) & np.isfinite(y)
     p, y = p[ok], y[ok]
@@ -167,9 +168,9 @@ def calibration_table(p: np.ndarray, outcome: np.ndarray, bins: int = 10) -> lis
             {
                 "p_from": b / bins,
                 "p_to": (b + 1) / bins,
-                "brackets": int(inside.sum()),
-                "mean_p": round(float(p[inside].mean()), 4),
-                "observed": round(float(y[inside].mean()), 4),
+                "n": int(inside.sum()),
+                "mean_p": float(p[inside].mean()),
+                "observed": float(y[inside].mean()),
             }
         )
     return rows

@@ -118,8 +118,8 @@ def test_breakdowns_brier_and_price_buckets() -> None:
 def test_calibration_bins() -> None:
     table = metrics.calibration([0.05, 0.08, 0.95, np.nan], [0, 1, 1, 1], bins=10)
     assert table == [
-        {"bin_low": 0.0, "bin_high": 0.1, "n": 2, "mean_p": pytest.approx(0.065), "observed": 0.5},
-        {"bin_low": 0.9, "bin_high": 1.0, "n": 1, "mean_p": 0.95, "observed": 1.0},
+        {"p_from": 0.0, "p_to": 0.1, "n": 2, "mean_p": pytest.approx(0.065), "observed": 0.5},
+        {"p_from": 0.9, "p_to": 1.0, "n": 1, "mean_p": 0.95, "observed": 1.0},
     ]
 
 

@@ -87,7 +87,7 @@ def test_pit_is_uniform_for_a_calibrated_forecast() -> None:
 
 def test_calibration_table_bins_forecasts() -> None:
     table = calibration_table(np.array([0.05, 0.07, 0.95, np.nan]), np.array([0, 1, 1, 1]))
-    assert [r["brackets"] for r in table] == [2, 1]
+    assert [r["n"] for r in table] == [2, 1]
     assert table[0]["mean_p"] == pytest.approx(0.06) and table[0]["observed"] == 0.5
 
 

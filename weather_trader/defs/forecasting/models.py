@@ -347,7 +347,7 @@ PIT_COLUMNS = {"pit_from": "float", "pit_to": "float", "cases": "int", "share": 
 CALIBRATION_COLUMNS = {
     "p_from": "float",
     "p_to": "float",
-    "brackets": "int",
+    "n": "int",
     "mean_p": "float",
     "observed": "float",
 }
