@@ -14,30 +14,18 @@ from weather_trader.core.model_choice import (
     model_version_id,
     training_known_at,
 )
-from weather_trader.core.predictor import PredictorParams, TrainingMetrics
 
 T0 = datetime(2026, 7, 1, 15, tzinfo=UTC)
 HOUR = timedelta(hours=1)
-METRICS = TrainingMetrics(
-    n_cases=1, mae_raw=2.0, rmse_raw=2.5, mae_corrected=1.5, rmse_corrected=2.0
-)
-
-
-def params(n: int) -> PredictorParams:
-    return PredictorParams(
-        n_samples=n, shrinkage=10.0, sigma_floor=1.0, spread_weight=0.5, metrics=METRICS
-    )
-
-
 class Loader:
-    """Records every version it is asked to load; version ``vN`` has ``n_samples == N``."""
+    """Records every version it is asked to load; version ``vN`` loads as ``{"n": N}``."""
 
     def __init__(self) -> None:
         self.calls: list[str] = []
 
-    def __call__(self, version: str) -> PredictorParams:
+    def __call__(self, version: str) -> dict[str, int]:
         self.calls.append(version)
-        return params(int(version.removeprefix("v")))
+        return {"n": int(version.removeprefix("v"))}
 
 
 # Newest first, as the store lists them.
@@ -63,7 +51,7 @@ def test_skips_candidates_that_did_not_beat_the_baseline() -> None:
     # v3 is known but failed its check: the older v2 is used instead.
     version, loaded = chooser.at(T0 + 25 * HOUR)
     assert version == "v2"
-    assert loaded.n_samples == 2
+    assert loaded == {"n": 2}
 
 
 def test_loads_each_version_once() -> None:
