@@ -25,7 +25,10 @@ def main(argv: list[str] | None = None) -> int:
     demo = commands.add_parser("demo", help="replay the last N climate days offline and summarise")
     demo.add_argument("--days", type=int, default=30, help="climate days to trade (default 30)")
     demo.add_argument(
-        "--history-days", type=int, default=180, help="archive days the model trains on"
+        "--history-days",
+        type=int,
+        default=365,
+        help="archive days the models train on (a year: every season's biases)",
     )
     commands.add_parser("dev", help="Dagster UI + daemon on :3000 and the sidecar on :8000")
     commands.add_parser("migrate", help="create or upgrade the domain database")

@@ -124,7 +124,7 @@ def last_settled_day(now: datetime) -> date:
     return (now.astimezone(UTC) - FINAL_REPORT_LAG).date() - timedelta(days=1)
 
 
-def run_demo(settings: Settings, days: int = 30, history_days: int = 180) -> int:
+def run_demo(settings: Settings, days: int = 30, history_days: int = 365) -> int:
     """Run the offline demo and print the summary; returns a process exit code."""
     if settings.mode != "sim":
         print("the demo runs offline: unset WEATHER_TRADER_MODE or set it to 'sim'")
