@@ -14,8 +14,8 @@ fraction x minimum edge, taker; target < 2 min) and the peak memory.
         [--cache DIR | --predictions FILE] [--cities CHI,NYC] [--from 2024-08-16]
         [--to 2025-05-08] [--workers 2] [--out DIR]
 
-``--predictions`` replays a walk's predictions pickled elsewhere (``load.cached_predictions`` or
-``pipeline.prepare``'s cache file) on the same archive instead of walking here.
+``--predictions`` replays a walk's predictions pickled elsewhere (``pipeline.prepare``'s cache
+file) on the same archive instead of walking here.
 """
 
 from __future__ import annotations

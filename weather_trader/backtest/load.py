@@ -3,15 +3,12 @@
 The only module of the package that does IO. Predictions come from the forecast-skill
 walk-forward (:mod:`weather_trader.evaluation`): every city trains the models, each refit uses
 only what was known then, and only climate days after ``config.end`` are left out (no
-prediction up to ``end`` can use them). The walk is the slow part, so its predictions can be
-cached in a pickle file keyed by everything they depend on (:func:`cached_predictions`).
+prediction up to ``end`` can use them). The walk is the slow part: :mod:`.pipeline` caches its
+predictions, keyed by :func:`archive_fingerprint` and everything else they depend on.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import pickle
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,8 +30,6 @@ from weather_trader.store.models import (
     MarketTradeRow,
 )
 
-CACHE_VERSION = 1
-"""Bumped when the cached frame's meaning changes."""
 _IN_CHUNK = 900
 
 
@@ -141,51 +136,6 @@ def archive_fingerprint(engine: Engine) -> dict[str, str]:
     }
     with engine.connect() as conn:
         return {k: "|".join(str(v) for v in conn.execute(q).one()) for k, q in queries.items()}
-
-
-def suite_description(suite: ModelSuite) -> list[str]:
-    """A stable description of a suite's settings (its models' reprs, not function addresses)."""
-    settings = {k: v for k, v in vars(suite).items() if not callable(v)}
-    return [
-        *(repr(m) for m in suite.components()),
-        *(repr(m) for m in suite.baselines()),
-        json.dumps(settings, sort_keys=True, default=str),
-    ]
-
-
-def predictions_key(engine: Engine, config: BacktestConfig, suite: ModelSuite | None) -> str:
-    """Cache key: the archive's fingerprint, the instants, kinds, ``end`` and the suite."""
-    parts = {
-        "version": CACHE_VERSION,
-        "archive": archive_fingerprint(engine),
-        "instants": sorted(config.instants),
-        "kinds": sorted(config.kinds),
-        "end": str(config.end),
-        "suite": suite_description(suite or ModelSuite()),
-    }
-    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:24]
-
-
-def cached_predictions(
-    engine: Engine,
-    config: BacktestConfig,
-    cache_dir: Path,
-    suite: ModelSuite | None = None,
-    workers: int = 1,
-) -> tuple[pd.DataFrame, bool]:
-    """Predictions from ``cache_dir`` when computed before for the same key, else computed and
-    stored there. Returns the frame and whether it came from the cache."""
-    path = Path(cache_dir) / f"predictions-{predictions_key(engine, config, suite)}.pkl"
-    if path.exists():
-        with path.open("rb") as fh:
-            return pickle.load(fh), True
-    frame = compute_predictions(engine, config, suite, workers)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("wb") as fh:
-        pickle.dump(frame, fh, protocol=pickle.HIGHEST_PROTOCOL)
-    tmp.replace(path)
-    return frame, False
 
 
 def load_inputs(
