@@ -1,7 +1,9 @@
 """Read history files into typed, validated records (no database here).
 
-Four inputs, each checked row by row; a bad row becomes an :class:`Issue` (``file:line:
-reason``) instead of a record, so the caller can refuse the whole import before writing:
+Each input is checked row by row; a bad row becomes an :class:`Issue` (``file:line: reason``)
+instead of a record, so the caller can refuse the whole import before writing. The Kalshi
+readers live here, the forecast and report CSV readers in :mod:`.weather_files`, and the shared
+field rules (``parse_*``, :func:`csv_table`, :func:`memo`) serve both:
 
 * **events**: Kalshi event JSON, ``{"event": {...}, "markets": [...]}`` or
   ``{"event": {..., "markets": [...]}}`` (also a ``{"markets": [...]}`` page or an
@@ -17,8 +19,8 @@ reason``) instead of a record, so the caller can refuse the whole import before 
 * **forecasts**: CSV ``city, kind, source, model, member, issued_at, climate_date, value_f``.
 * **reports**: CSV ``city, kind, climate_date, value_f, final, issued_at``.
 
-Markets of a trade tape without an event file (legacy tickers before August 2024) can be
-rebuilt from their tickers: :func:`derive_markets`.
+Markets of a trade tape without an event file (legacy tickers before August 2024) are rebuilt
+from their tickers in :mod:`weather_trader.history.derived_markets`.
 """
 
 from __future__ import annotations
@@ -27,18 +29,16 @@ import csv
 import gzip
 import io
 import math
-import re
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Literal, NamedTuple, TypeVar
 
 from pydantic import ValidationError
 
-from weather_trader.core.brackets import Bracket, BracketError
+from weather_trader.core.brackets import BracketError
 from weather_trader.core.cities import (
     KINDS,
     City,
@@ -47,7 +47,6 @@ from weather_trader.core.cities import (
     get_city,
     parse_event_ticker,
 )
-from weather_trader.core.climate_day import climate_day_window
 from weather_trader.sources.kalshi.market_models import Event, Market, Trade
 from weather_trader.sources.kalshi.wire import check_price, loads, to_decimal
 
@@ -201,7 +200,7 @@ def parse_instant(text: str, name: str) -> datetime:
 _T = TypeVar("_T")
 
 
-def _memo(parse: Callable[[str], _T]) -> Callable[[str], _T]:
+def memo(parse: Callable[[str], _T]) -> Callable[[str], _T]:
     """``parse`` remembering its results: a file repeats each city, day and issue time many
     times (errors are not remembered, so each bad row is still reported)."""
     cache: dict[str, _T] = {}
@@ -286,7 +285,7 @@ def parse_bool(text: str, name: str) -> bool:
     raise RowError(f"{name} {text!r} is not true/false")
 
 
-def _text(value: str, name: str) -> str:
+def text_field(value: str, name: str) -> str:
     value = value.strip()
     if not value:
         raise RowError(f"{name} is empty")
@@ -315,7 +314,7 @@ def _read_bytes(path: Path) -> bytes:
     return gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
 
 
-def _load(parsed: ParsedFile, path: Path) -> bytes | None:
+def load_file(parsed: ParsedFile, path: Path) -> bytes | None:
     """The file's (gunzipped) bytes, or None after recording why it cannot be read."""
     try:
         return _read_bytes(path)
@@ -327,7 +326,7 @@ def _load(parsed: ParsedFile, path: Path) -> bytes | None:
 _Row = tuple[int, list[str]]
 
 
-def _csv_table(
+def csv_table(
     parsed: ParsedFile, data: bytes | None, required: Iterable[str]
 ) -> tuple[dict[str, int], Iterator[_Row]]:
     """The CSV's column positions and its data rows as ``(line, fields)``.
@@ -390,7 +389,7 @@ def read_events(path: Path | str) -> ParsedFile:
     """
     path = Path(path)
     parsed = ParsedFile(str(path), "events")
-    data = _json(parsed, _load(parsed, path))
+    data = _json(parsed, load_file(parsed, path))
     if data is None:
         return parsed
     for where, event, markets in _event_groups(parsed, data):
@@ -485,7 +484,7 @@ def _market_record(raw: Any, event: Event | None, where: str) -> MarketRecord:
     ):
         raise RowError(f"result {result!r} contradicts expiration_value {settled} for {bracket}")
     return MarketRecord(
-        ticker=_text(market.ticker, "ticker"),
+        ticker=text_field(market.ticker, "ticker"),
         event_ticker=market.event_ticker,
         series_ticker=city.series(kind),  # type: ignore[arg-type]
         city=city.code,
@@ -514,117 +513,6 @@ def _settled_value(market: Market) -> int | None:
     if not value.is_finite() or value != value.to_integral_value():
         raise RowError(f"expiration_value {text!r} is not a whole degree")
     return int(value)
-
-
-# -- markets derived from tickers ------------------------------------------------------------------
-
-_MARKET_TICKER = re.compile(
-    r"^(?P<event>[A-Z0-9]+-\d{2}[A-Z]{3}\d{2})-(?P<t>[TB])(?P<n>-?\d+(?:\.\d+)?)$"
-)
-
-
-def market_event_ticker(ticker: str) -> str | None:
-    """The event part of a bracket market ticker (``HIGHCHI-24JAN14`` of ``...-T-1``), or None."""
-    m = _MARKET_TICKER.match(ticker)
-    return None if m is None else m["event"]
-
-
-def derive_markets(
-    tickers: Iterable[str], known: Mapping[str, Iterable[str]] | None = None
-) -> tuple[list[MarketRecord], dict[str, str]]:
-    """Rebuild the market rows of tickers that have no event file (legacy tapes).
-
-    ``-B43.5`` is the two-degree bracket 43-44 (the only width these series ever listed).
-    ``-T<n>`` is a tail: the lower ``T`` of an event is the "or below" (``less``, cap n), the
-    higher the "or above" (``greater``, floor n). With a single ``T`` the event's ``B``
-    brackets decide: below them it is the ``less``, above them the ``greater``. Anything else is
-    left underived (its trades still import; it just has no market row).
-
-    Args:
-        tickers: Market tickers to derive.
-        known: Other market tickers of the same events (stored or imported), by event ticker,
-            which help place a lone ``T``.
-
-    Returns:
-        ``(records, underived)``: records have status :data:`DERIVED_STATUS`, no result,
-        the series' default fee multiplier and the climate day's end as close time;
-        ``underived`` maps each ticker left out to the reason.
-    """
-    by_event: dict[str, set[str]] = defaultdict(set)
-    underived: dict[str, str] = {}
-    parsed: dict[str, tuple[str, str, Decimal]] = {}
-    for ticker in {*tickers}:
-        m = _MARKET_TICKER.match(ticker)
-        if m is None:
-            underived[ticker] = "not a YYMONDD-T<n>/B<n> market ticker"
-            continue
-        parsed[ticker] = (m["event"], m["t"], Decimal(m["n"]))
-        by_event[m["event"]].add(ticker)
-    for event, others in (known or {}).items():
-        if event in by_event:
-            by_event[event].update(t for t in others if _MARKET_TICKER.match(t))
-    records = []
-    for ticker, (event, t, n) in sorted(parsed.items()):
-        try:
-            bracket = _derived_bracket(t, n, by_event[event])
-            series, day = parse_event_ticker(event)
-            city, kind = city_for_series(series)
-        except (RowError, BracketError, ValueError, UnknownCityError) as exc:
-            underived[ticker] = str(exc.args[0]) if exc.args else type(exc).__name__
-            continue
-        records.append(
-            MarketRecord(
-                ticker=ticker,
-                event_ticker=event,
-                series_ticker=city.series(kind),
-                city=city.code,
-                climate_date=day,
-                kind=kind,
-                strike_type=bracket.strike_type,
-                floor_strike=bracket.floor_strike,
-                cap_strike=bracket.cap_strike,
-                title=bracket.label,
-                status=DERIVED_STATUS,
-                close_time=climate_day_window(city.code, day)[1],
-                result=None,
-                settled_value=None,
-            )
-        )
-    return records, underived
-
-
-def _derived_bracket(t: str, n: Decimal, event_tickers: Iterable[str]) -> Bracket:
-    if t == "B":
-        if abs(n) % 1 != Decimal("0.5"):
-            raise RowError(f"B{n}: only half-degree midpoints (two-degree brackets) are derived")
-        return Bracket.between(int(n - Decimal("0.5")), int(n + Decimal("0.5")))
-    tails, floors, caps = [], [], []
-    for other in event_tickers:
-        m = _MARKET_TICKER.match(other)
-        assert m is not None
-        value = Decimal(m["n"])
-        if m["t"] == "T":
-            tails.append(value)
-        elif abs(value) % 1 == Decimal("0.5"):
-            floors.append(value - Decimal("0.5"))
-            caps.append(value + Decimal("0.5"))
-    if n != n.to_integral_value():
-        raise RowError(f"T{n}: a tail strike is a whole degree")
-    lowest_b, highest_b = min(floors, default=None), max(caps, default=None)
-    if len(tails) >= 2 and n in (min(tails), max(tails)):
-        is_less = n == min(tails)
-    elif len(tails) == 1 and lowest_b is not None and n <= lowest_b:
-        is_less = True
-    elif len(tails) == 1 and highest_b is not None and n >= highest_b:
-        is_less = False
-    else:
-        raise RowError(f"T{n}: cannot tell the 'or below' from the 'or above' tail")
-    # The tail must sit outside the event's brackets, as Kalshi lists them.
-    if is_less and lowest_b is not None and n > lowest_b:
-        raise RowError(f"T{n} as 'or below' would overlap the bracket from {lowest_b}")
-    if not is_less and highest_b is not None and n < highest_b:
-        raise RowError(f"T{n} as 'or above' would overlap the bracket up to {highest_b}")
-    return Bracket.less(int(n)) if is_less else Bracket.greater(int(n))
 
 
 # -- trades --------------------------------------------------------------------------------------
@@ -671,7 +559,7 @@ class _TradeParser:
         # One string object per ticker: a tape repeats each ticker thousands of times.
         if (hit := self._tickers.get(text)) is not None:
             return hit
-        value = self._tickers[text] = _text(text, "ticker")
+        value = self._tickers[text] = text_field(text, "ticker")
         return value
 
     @staticmethod
@@ -685,7 +573,7 @@ class _TradeParser:
 def read_trades(path: Path | str) -> ParsedFile:
     """Public trades from a ``/markets/trades`` JSON file or a Kalshi-named CSV (.gz)."""
     parsed = ParsedFile(str(path), "trades")
-    data = _load(parsed, Path(path))
+    data = load_file(parsed, Path(path))
     if data is None:
         return parsed
     if data.lstrip()[:1] in (b"{", b"["):
@@ -697,7 +585,7 @@ def read_trades(path: Path | str) -> ParsedFile:
 
 def _read_trades_csv(parsed: ParsedFile, data: bytes) -> None:
     rules = _TradeParser()
-    ix, rows = _csv_table(parsed, data, TRADE_FIELDS)
+    ix, rows = csv_table(parsed, data, TRADE_FIELDS)
     if not ix:
         return
     price_col = "yes_price_dollars" if "yes_price_dollars" in ix else "yes_price"
@@ -721,7 +609,7 @@ def _read_trades_csv(parsed: ParsedFile, data: bytes) -> None:
                 count_text, count_name = row[i_whole].strip(), "count"
             append(
                 TradeRecord(
-                    _text(row[i_id], "trade_id"),
+                    text_field(row[i_id], "trade_id"),
                     rules.ticker(row[i_ticker]),
                     parse_instant(row[i_time], "created_time"),
                     rules.price(price_text, cents),
@@ -773,100 +661,10 @@ def _json_trade(raw: Any, ticker: str | None, rules: _TradeParser) -> TradeRecor
     if trade.count <= 0:
         raise RowError(f"count {trade.count} must be positive")
     return TradeRecord(
-        _text(trade.trade_id, "trade_id"),
+        text_field(trade.trade_id, "trade_id"),
         rules.ticker(trade.ticker),
         trade.created_time.astimezone(UTC),
         trade.yes_price,
         trade.count,
         rules.side(trade.taker_side),
     )
-
-
-# -- forecasts and reports -----------------------------------------------------------------------
-
-
-def read_forecasts(path: Path | str) -> ParsedFile:
-    """Forecast values from a CSV (.gz): ``city, kind, source, model, member, issued_at,
-    climate_date, value_f``; ``member`` empty for a deterministic run."""
-    path = Path(path)
-    parsed = ParsedFile(str(path), "forecasts")
-    data = _load(parsed, path)
-    zones: dict[str, timezone] = {}
-    city_of, kind_of, day_of = _memo(parse_city), _memo(parse_kind), _memo(parse_day)
-    instant = _memo(lambda text: parse_instant(text, "issued_at"))
-    ix, rows = _csv_table(parsed, data, FORECAST_FIELDS)
-    for line, fields in rows:
-        row = {name: fields[ix[name]] for name in FORECAST_FIELDS}
-        try:
-            city = city_of(row["city"])
-            member_text = row["member"].strip()
-            member = None
-            if member_text:
-                try:
-                    member = int(member_text)
-                except ValueError:
-                    raise RowError(f"member {member_text!r} is not an integer") from None
-                if member < 0:
-                    raise RowError(f"member {member} is negative (empty means deterministic)")
-            issued_at = instant(row["issued_at"])
-            day = day_of(row["climate_date"])
-            zone = zones.setdefault(city.code, city.standard_tz)
-            parsed.records.append(
-                ForecastRecord(
-                    city=city.code,
-                    climate_date=day,
-                    kind=kind_of(row["kind"]),
-                    source=_text(row["source"], "source"),
-                    model=_text(row["model"], "model"),
-                    member=member,
-                    issued_at=issued_at,
-                    # As climate_day.lead_days: days from the issue's climate day (standard time).
-                    lead_days=(day - issued_at.astimezone(zone).date()).days,
-                    value_f=parse_temperature(row["value_f"], city),
-                    line=line,
-                )
-            )
-        except RowError as exc:
-            parsed.refuse(line, str(exc))
-    return parsed
-
-
-def read_reports(path: Path | str) -> ParsedFile:
-    """Climate-report values from a CSV (.gz): ``city, kind, climate_date, value_f, final,
-    issued_at``; ``value_f`` must be a whole degree (the report's)."""
-    path = Path(path)
-    parsed = ParsedFile(str(path), "reports")
-    data = _load(parsed, path)
-    city_of, kind_of, day_of = _memo(parse_city), _memo(parse_kind), _memo(parse_day)
-    instant = _memo(lambda text: parse_instant(text, "issued_at"))
-    ix, rows = _csv_table(parsed, data, REPORT_FIELDS)
-    for line, fields in rows:
-        row = {name: fields[ix[name]] for name in REPORT_FIELDS}
-        try:
-            city = city_of(row["city"])
-            value = parse_temperature(row["value_f"], city)
-            if value != int(value):
-                raise RowError(f"value_f {row['value_f']!r} is not a whole degree")
-            parsed.records.append(
-                ReportRecord(
-                    city=city.code,
-                    climate_date=day_of(row["climate_date"]),
-                    kind=kind_of(row["kind"]),
-                    value_f=int(value),
-                    final=parse_bool(row["final"], "final"),
-                    issued_at=instant(row["issued_at"]),
-                    line=line,
-                )
-            )
-        except RowError as exc:
-            parsed.refuse(line, str(exc))
-    return parsed
-
-
-READERS: dict[FileKind, Callable[[Path | str], ParsedFile]] = {
-    "events": read_events,
-    "trades": read_trades,
-    "forecasts": read_forecasts,
-    "reports": read_reports,
-}
-"""The reader of each input kind."""

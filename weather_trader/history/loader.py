@@ -19,7 +19,8 @@ Identity (what "already present" means), the same keys the live pipeline uses:
   report lacks is filled in; a different value or ``final`` flag is refused.
 
 Markets of traded tickers that neither the database nor the imported events know are derived
-from the tickers (:func:`~weather_trader.history.importers.derive_markets`, status ``derived``).
+from the tickers (:func:`~weather_trader.history.derived_markets.derive_markets`, status
+``derived``).
 """
 
 from __future__ import annotations
@@ -48,8 +49,8 @@ from sqlalchemy import (
 )
 
 from weather_trader.core.cities import get_city
+from weather_trader.history.derived_markets import derive_markets, market_event_ticker
 from weather_trader.history.importers import (
-    READERS,
     FileKind,
     ForecastRecord,
     Issue,
@@ -57,9 +58,10 @@ from weather_trader.history.importers import (
     ParsedFile,
     ReportRecord,
     TradeRecord,
-    derive_markets,
-    market_event_ticker,
+    read_events,
+    read_trades,
 )
+from weather_trader.history.weather_files import read_forecasts, read_reports
 from weather_trader.store.models import (
     DETERMINISTIC_MEMBER,
     ClimateReportRow,
@@ -83,6 +85,14 @@ _MARKET_VALUES = (
     "floor_strike", "cap_strike", "title", "status", "close_time", "result", "settled_value",
 )  # fmt: skip
 _FORECAST_KEY = ("city", "climate_date", "kind", "source", "model", "member", "issued_at")
+
+READERS: dict[FileKind, Callable[[Path | str], ParsedFile]] = {
+    "events": read_events,
+    "trades": read_trades,
+    "forecasts": read_forecasts,
+    "reports": read_reports,
+}
+"""The reader of each input kind."""
 
 
 @dataclass

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, select
 
-from weather_trader.history.importers import derive_markets, read_events, read_trades
+from weather_trader.history.derived_markets import derive_markets
+from weather_trader.history.importers import read_events, read_trades
 from weather_trader.history.loader import import_history
 from weather_trader.store.models import MarketRow, MarketTradeRow
 from weather_trader.store.repo_history import market_history, trade_history

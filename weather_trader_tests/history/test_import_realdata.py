@@ -8,7 +8,8 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from weather_trader.history.importers import derive_markets, read_events
+from weather_trader.history.derived_markets import derive_markets
+from weather_trader.history.importers import read_events
 from weather_trader.history.loader import import_history
 from weather_trader.store.repo_history import market_history, trade_history
 
