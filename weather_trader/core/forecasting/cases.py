@@ -34,6 +34,7 @@ import pandas as pd
 
 from weather_trader.core.cities import get_city
 from weather_trader.core.forecasting.base import ModelInputError, require_columns
+from weather_trader.core.forecasting.pmf import apply_bounds
 
 FC_PREFIX = "fc:"
 AGE_PREFIX = "age:"
@@ -273,6 +274,13 @@ def observed_bounds(cases: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     obs = pd.to_numeric(cases["obs_extreme"], errors="coerce").to_numpy(dtype=float)
     kind = cases["kind"].astype(str).to_numpy()
     return np.where(kind == "high", obs, np.nan), np.where(kind == "low", obs, np.nan)
+
+
+def bound_by_observed(pmf: np.ndarray, cases: pd.DataFrame, tolerance_f: float = 0.0) -> np.ndarray:
+    """``pmf`` (one row per case) truncated by each case's observed running extreme
+    (:func:`observed_bounds`), loosened by ``tolerance_f`` degrees."""
+    floor, cap = observed_bounds(cases)
+    return apply_bounds(pmf, floor=floor - tolerance_f, cap=cap + tolerance_f)
 
 
 def labelled(cases: pd.DataFrame) -> pd.DataFrame:

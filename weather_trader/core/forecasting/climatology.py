@@ -23,9 +23,8 @@ import numpy as np
 import pandas as pd
 
 from weather_trader.core.forecasting.base import ModelInputError, require_columns, to_jsonable
-from weather_trader.core.forecasting.cases import labelled, observed_bounds
+from weather_trader.core.forecasting.cases import bound_by_observed, labelled
 from weather_trader.core.forecasting.pmf import (
-    apply_bounds,
     crps,
     log_score,
     nan_pmf,
@@ -129,12 +128,7 @@ class FittedClimatology:
         if len(cases) == 0:
             return nan_pmf(0)
         mu, sd = self.normal_params(cases)
-        floor, cap = observed_bounds(cases)
-        return apply_bounds(
-            pmf_from_normal(mu, sd),
-            floor=floor - self.bound_tolerance_f,
-            cap=cap + self.bound_tolerance_f,
-        )
+        return bound_by_observed(pmf_from_normal(mu, sd), cases, self.bound_tolerance_f)
 
     def metadata(self) -> dict[str, Any]:
         """Coefficients per city/kind (and pooled), days of history and in-sample scores."""

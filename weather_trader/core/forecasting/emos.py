@@ -42,13 +42,12 @@ from weather_trader.core.forecasting.cases import (
     AGE_PREFIX,
     FC_PREFIX,
     SD_PREFIX,
+    bound_by_observed,
     labelled,
-    observed_bounds,
     source_key,
 )
 from weather_trader.core.forecasting.climatology import harmonics
 from weather_trader.core.forecasting.pmf import (
-    apply_bounds,
     crps,
     log_score,
     nan_pmf,
@@ -245,12 +244,7 @@ class FittedEmos:
         if len(cases) == 0:
             return nan_pmf(0)
         mu, sigma = self.normal_params(cases)
-        floor, cap = observed_bounds(cases)
-        return apply_bounds(
-            pmf_from_normal(mu, sigma),
-            floor=floor - self.bound_tolerance_f,
-            cap=cap + self.bound_tolerance_f,
-        )
+        return bound_by_observed(pmf_from_normal(mu, sigma), cases, self.bound_tolerance_f)
 
     def metadata(self) -> dict[str, Any]:
         """Coefficients by name (standardised; source weights also per raw F), n_train, scores."""

@@ -40,9 +40,9 @@ from weather_trader.core.forecasting.cases import (
     AGE_PREFIX,
     FC_PREFIX,
     SD_PREFIX,
-    observed_bounds,
+    bound_by_observed,
 )
-from weather_trader.core.forecasting.pmf import apply_bounds, nan_pmf, pmf_from_quantiles
+from weather_trader.core.forecasting.pmf import nan_pmf, pmf_from_quantiles
 
 NAME = "xgboost"
 QUANTILE_LEVELS = (0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98)
@@ -188,10 +188,7 @@ class FittedXGBoost:
             return nan_pmf(0)
         q = self.predict_error_quantiles(cases) + _column(cases, "fc_mean")[:, None]
         pmf = pmf_from_quantiles(self.levels, q)
-        floor, cap = observed_bounds(cases)
-        return apply_bounds(
-            pmf, floor=floor - self.bound_tolerance_f, cap=cap + self.bound_tolerance_f
-        )
+        return bound_by_observed(pmf, cases, self.bound_tolerance_f)
 
     def metadata(self) -> dict[str, Any]:
         """JSON-able: rows, rounds, validation loss, settings and the most useful features."""
