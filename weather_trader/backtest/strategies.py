@@ -39,11 +39,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import ROUND_FLOOR, Decimal
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from weather_trader.backtest.fills import CENT, ONE, ZERO, Action, Liquidity, Side
 from weather_trader.core.fees import SeriesFees
 from weather_trader.core.trading import (
     MarketQuote,
@@ -52,13 +53,6 @@ from weather_trader.core.trading import (
     decide_event,
     kelly_contracts,
 )
-
-Action = Literal["buy", "sell"]
-Side = Literal["yes", "no"]
-Liquidity = Literal["taker", "maker"]
-ONE = Decimal(1)
-ZERO = Decimal(0)
-CENT = Decimal("0.01")
 
 
 class StrategyError(ValueError):
