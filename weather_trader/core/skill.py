@@ -81,6 +81,14 @@ def event_briers(
     return out.drop(columns=["_all"]) if "_all" in out.columns else out
 
 
+def weather_beats_climatology(crps_weather: float | None, crps_climatology: float | None) -> bool:
+    """The model check: the weather stack's out-of-sample CRPS is no worse than climatology's
+    (a stack without a score fails; one without a climatology score to compare passes)."""
+    if crps_weather is None:
+        return False
+    return crps_climatology is None or crps_weather <= crps_climatology + 1e-12
+
+
 def measured_edges(
     brackets: pd.DataFrame, instant: str, ours: str = "ours", market: str = "market"
 ) -> list[MeasuredEdge]:

@@ -17,6 +17,7 @@ from weather_trader.core.skill import (
     pit_values,
     pmf_from_extra,
     pmf_summary,
+    weather_beats_climatology,
 )
 
 AT = pd.Timestamp("2026-03-09T21:00Z")
@@ -103,3 +104,11 @@ def test_stored_pmf_round_trips_with_its_summary() -> None:
         pmf_summary(row * np.nan)
     with pytest.raises(SkillError, match="outside"):
         pmf_from_extra({"pmf_lo": 149, "pmf": [0.5, 0.3, 0.2]})
+
+
+def test_weather_beats_climatology_is_the_model_check() -> None:
+    assert weather_beats_climatology(1.5, 5.0)
+    assert weather_beats_climatology(5.0, 5.0)
+    assert not weather_beats_climatology(5.1, 5.0)
+    assert not weather_beats_climatology(None, 5.0)
+    assert weather_beats_climatology(1.5, None)

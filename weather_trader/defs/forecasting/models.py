@@ -70,7 +70,13 @@ from weather_trader.core.model_choice import (
     model_version_id,
     training_known_at,
 )
-from weather_trader.core.skill import calibration_table, event_briers, measured_edges, pit_table
+from weather_trader.core.skill import (
+    calibration_table,
+    event_briers,
+    measured_edges,
+    pit_table,
+    weather_beats_climatology,
+)
 from weather_trader.defs.common import metadata_table
 from weather_trader.defs.resources import ClockResource, DatabaseResource, ModelStoreResource
 from weather_trader.store import repo
@@ -421,9 +427,7 @@ def forecast_models(
     scores = _crps_figures(oos, truth)
     brier, calibration = _bracket_figures(fitted, train, oos[WEATHER], brackets)
     climatology_crps = scores.get("climatology")
-    beats = scores.get(WEATHER) is not None and (
-        climatology_crps is None or scores[WEATHER] <= climatology_crps + 1e-12
-    )
+    beats = weather_beats_climatology(scores.get(WEATHER), climatology_crps)
     payloads = {
         **{a: pickle.dumps(fitted.components.get(m)) for m, a in COMPONENT_ASSETS.items()},
         WEATHER_ASSET: pickle.dumps({"fit_at": fitted.fit_at, "stack": fitted.stack}),
