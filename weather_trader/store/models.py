@@ -534,3 +534,30 @@ class ProposalRow(Base):
     status: Mapped[str] = mapped_column(String(10))
     decided_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+# -- the series registry (migration 0008) ---------------------------------------------------------
+
+
+class SeriesRegistryRow(Base):
+    """One Kalshi temperature series as last discovered and reconciled with our station table.
+
+    The whole set is replaced by each discovery (``store/repo_registry.py``); ``verified`` says
+    whether the series may be traded and ``reason`` why not (``core/series_registry.py``).
+    ``city``, ``kind``, ``station``, ``cli_product`` and ``utc_offset`` are empty where our table
+    has no candidate for the series.
+    """
+
+    __tablename__ = "series_registry"
+    __table_args__ = (CheckConstraint("kind IN ('high', 'low')", name="kind"),)
+
+    series_ticker: Mapped[str] = mapped_column(String(64), primary_key=True)
+    city: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    kind: Mapped[str | None] = mapped_column(String(4), nullable=True)
+    station: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    cli_product: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    utc_offset: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    verified: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str] = mapped_column(Text)
+    title: Mapped[str] = mapped_column(Text)
+    discovered_at: Mapped[datetime] = mapped_column(UTCDateTime)

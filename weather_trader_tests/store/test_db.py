@@ -28,7 +28,7 @@ EXPECTED_TABLES = {
     "forecasts", "observations", "climate_reports", "markets", "book_snapshots",
     "distributions", "bracket_probabilities", "decisions", "orders", "fills", "positions",
     "settlements", "settings", "events", "model_versions", "raw_payloads", "market_trades",
-    "users", "user_sessions", "settings_audit", "secrets", "proposals",
+    "users", "user_sessions", "settings_audit", "secrets", "proposals", "series_registry",
 }  # fmt: skip
 
 
@@ -65,7 +65,7 @@ def test_migration_creates_every_table_and_matches_models(engine: Engine) -> Non
     with engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         assert compare_metadata(context, Base.metadata) == []
-        assert context.get_current_revision() == "0007"
+        assert context.get_current_revision() == "0008"
 
 
 def test_migrate_is_idempotent_and_accepts_a_url(tmp_path: Path) -> None:
