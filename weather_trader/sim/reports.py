@@ -11,8 +11,11 @@ For every climate day the sim issues
 
 The text mirrors real products (see ``realdata/nws_products/.../CLI/CLINYC.txt``): WMO heading,
 product id, issuing office and time, the "...THE CENTRAL PARK NY CLIMATE SUMMARY FOR ..." line
-and the TEMPERATURE (F) table with OBSERVED / TIME / RECORD / YEAR / NORMAL / DEPARTURE / LAST
-YEAR columns. Precipitation and the other sections are left out.
+(the city's registry ``cli_section``) and the TEMPERATURE (F) table with OBSERVED / TIME / RECORD
+/ YEAR / NORMAL / DEPARTURE / LAST YEAR columns. Precipitation and the other sections are left
+out. Like the real CLIHOU, Houston's product carries Intercontinental's section *before* Hobby's
+(:data:`LEADING_SECTIONS`; its values are Hobby's shifted by a few degrees), so the offline world
+keeps the wrong-station trap: the report's values are Hobby's, the first section's are not.
 """
 
 from __future__ import annotations
@@ -36,20 +39,37 @@ FINAL_HOUR_LST = 7
 @dataclass(frozen=True)
 class _Office:
     office_name: str
-    station_title: str
     wmo: str
     record_since: int
 
 
+# Issuing office as the product's "NATIONAL WEATHER SERVICE ..." line prints it, the WMO
+# heading, and the first year of the station's climate record (for the simulated record years).
 _OFFICES: dict[str, _Office] = {
-    "NYC": _Office("NEW YORK NY", "CENTRAL PARK NY", "CDUS41", 1869),
-    "CHI": _Office("CHICAGO IL", "CHICAGO MIDWAY IL", "CDUS43", 1928),
-    "MIA": _Office("MIAMI FL", "MIAMI FL", "CDUS42", 1895),
-    "AUS": _Office("AUSTIN/SAN ANTONIO TX", "AUSTIN BERGSTROM TX", "CDUS44", 1942),
-    "LAX": _Office("LOS ANGELES/OXNARD CA", "LOS ANGELES AIRPORT CA", "CDUS46", 1944),
-    "DEN": _Office("DENVER/BOULDER CO", "DENVER CO", "CDUS45", 1872),
-    "PHL": _Office("MOUNT HOLLY NJ", "PHILADELPHIA PA", "CDUS41", 1872),
+    "NYC": _Office("NEW YORK NY", "CDUS41", 1869),
+    "CHI": _Office("CHICAGO IL", "CDUS43", 1928),
+    "MIA": _Office("MIAMI FL", "CDUS42", 1895),
+    "AUS": _Office("AUSTIN/SAN ANTONIO TX", "CDUS44", 1942),
+    "LAX": _Office("LOS ANGELES/OXNARD CA", "CDUS46", 1944),
+    "DEN": _Office("DENVER/BOULDER CO", "CDUS45", 1872),
+    "PHL": _Office("MOUNT HOLLY NJ", "CDUS41", 1872),
+    "ATL": _Office("PEACHTREE CITY GA", "CDUS42", 1878),
+    "BOS": _Office("BOSTON/NORTON MA", "CDUS41", 1872),
+    "DAL": _Office("FORT WORTH TX", "CDUS44", 1898),
+    "DC": _Office("BALTIMORE MD/WASHINGTON DC", "CDUS41", 1871),
+    "HOU": _Office("HOUSTON/GALVESTON TX", "CDUS44", 1930),
+    "LAS": _Office("LAS VEGAS NV", "CDUS45", 1937),
+    "MSP": _Office("TWIN CITIES/CHANHASSEN MN", "CDUS43", 1872),
+    "MSY": _Office("NEW ORLEANS LA", "CDUS44", 1946),
+    "OKC": _Office("NORMAN OK", "CDUS44", 1890),
+    "PHX": _Office("PHOENIX AZ", "CDUS45", 1896),
+    "SAT": _Office("AUSTIN/SAN ANTONIO TX", "CDUS44", 1885),
+    "SEA": _Office("SEATTLE WA", "CDUS46", 1945),
+    "SFO": _Office("SAN FRANCISCO CA", "CDUS46", 1927),
 }
+
+LEADING_SECTIONS: dict[str, tuple[str, ...]] = {"HOU": ("HOUSTON INTERCONTINENTAL",)}
+"""Other stations' sections printed before the city's own in its product (real CLIHOU order)."""
 
 _RULE = "." * 66
 _LEGEND = (
@@ -102,57 +122,20 @@ def _row(label: str, row: TempRow) -> str:
     )
 
 
-def render_cli_text(
-    city: str,
-    day: date,
-    issued_at: datetime,
-    maximum: TempRow,
-    minimum: TempRow,
-    final: bool,
-    correction_of: str | None = None,
-) -> str:
-    """Render a CLI product's text for one climate day.
-
-    Args:
-        city: Registry city code.
-        day: The climate day summarised.
-        issued_at: Issue time (aware); printed in the office's local clock time.
-        maximum: The MAXIMUM row.
-        minimum: The MINIMUM row.
-        final: False for the 5 PM preliminary report ("VALID TODAY AS OF 0500 PM").
-        correction_of: For a ``CCA`` correction, what it corrects (``"HIGH"``/``"LOW"``).
-
-    Returns:
-        The product text, ending with ``$$``.
-    """
-    c = get_city(city)
-    office = _OFFICES[city]
-    stamp = issued_at.astimezone(UTC).strftime("%d%H%M")
-    heading = f"{office.wmo} K{c.nws_office} {stamp}" + (" CCA" if correction_of else "")
-    title = "CLIMATE REPORT" + (
-        f"...CORRECTED {correction_of} TEMPERATURE..." if correction_of else ""
-    )
+def _section(
+    title: str, day: date, since: int, maximum: TempRow, minimum: TempRow, final: bool
+) -> list[str]:
+    """One station's section: summary line, period lines and the TEMPERATURE table."""
     month = day.strftime("%B").upper()
-    summary = f"...THE {office.station_title} CLIMATE SUMMARY FOR {month} {day.day} {day.year}..."
     average = round_half_up((maximum.observed + minimum.observed) / 2)
     avg_normal = round_half_up((maximum.normal + minimum.normal) / 2)
     avg_last = round_half_up((maximum.last_year + minimum.last_year) / 2)
-    lines = [
-        "000 ",
-        heading,
-        c.cli_product,
-        "",
-        title,
-        f"NATIONAL WEATHER SERVICE {office.office_name}",
-        _header_time(issued_at, c.tz_name),
-        "",
-        "...................................",
-        "",
-        summary,
+    return [
+        f"...THE {title} CLIMATE SUMMARY FOR {month} {day.day} {day.year}...",
         *(["VALID TODAY AS OF 0500 PM LOCAL TIME."] if not final else []),
         "",
         "CLIMATE NORMAL PERIOD 1991 TO 2020",
-        f"CLIMATE RECORD PERIOD {office.record_since} TO {day.year}",
+        f"CLIMATE RECORD PERIOD {since} TO {day.year}",
         "",
         "",
         "WEATHER ITEM   OBSERVED TIME   RECORD YEAR NORMAL DEPARTURE LAST",
@@ -167,6 +150,58 @@ def render_cli_text(
         "",
         _RULE,
         "",
+    ]
+
+
+def render_cli_text(
+    city: str,
+    day: date,
+    issued_at: datetime,
+    maximum: TempRow,
+    minimum: TempRow,
+    final: bool,
+    correction_of: str | None = None,
+    leading: tuple[tuple[str, TempRow, TempRow], ...] = (),
+) -> str:
+    """Render a CLI product's text for one climate day.
+
+    Args:
+        city: Registry city code.
+        day: The climate day summarised.
+        issued_at: Issue time (aware); printed in the office's local clock time.
+        maximum: The MAXIMUM row.
+        minimum: The MINIMUM row.
+        final: False for the 5 PM preliminary report ("VALID TODAY AS OF 0500 PM").
+        correction_of: For a ``CCA`` correction, what it corrects (``"HIGH"``/``"LOW"``).
+        leading: Other stations' sections printed first, as ``(title, maximum, minimum)``.
+
+    Returns:
+        The product text, ending with ``$$``.
+    """
+    c = get_city(city)
+    office = _OFFICES[city]
+    stamp = issued_at.astimezone(UTC).strftime("%d%H%M")
+    heading = f"{office.wmo} K{c.nws_office} {stamp}" + (" CCA" if correction_of else "")
+    title = "CLIMATE REPORT" + (
+        f"...CORRECTED {correction_of} TEMPERATURE..." if correction_of else ""
+    )
+    sections = [
+        line
+        for title, mx, mn in (*leading, (c.cli_section, maximum, minimum))
+        for line in _section(title, day, office.record_since, mx, mn, final)
+    ]
+    lines = [
+        "000 ",
+        heading,
+        c.cli_product,
+        "",
+        title,
+        f"NATIONAL WEATHER SERVICE {office.office_name}",
+        _header_time(issued_at, c.tz_name),
+        "",
+        "...................................",
+        "",
+        *sections,
         _LEGEND,
         "$$",
     ]
@@ -224,6 +259,13 @@ def reports_for_days(world: SimWeather, city: str, days: list[date]) -> list[Cli
         1 + (noise.uniform("cca-size", city, ords) < 0.3)
     )
     cca_delay = 60 + 180 * noise.uniform("cca-delay", city, ords)
+    # Other stations of the product differ from the city's by 1-3 F each way, never 0.
+    lead_hi, lead_lo = (
+        np.where(noise.uniform(f"lead-{k}-sign", city, ords) < 0.5, -1, 1)
+        * (1 + np.floor(3 * noise.uniform(f"lead-{k}-size", city, ords))).astype(int)
+        for k in ("high", "low")
+    )
+    titles = LEADING_SECTIONS.get(city, ())
 
     out: list[ClimateReport] = []
     for n, day in enumerate(days):
@@ -249,8 +291,19 @@ def reports_for_days(world: SimWeather, city: str, days: list[date]) -> list[Cli
             at: datetime,
             fix: str | None = None,
             day: date = day,
+            n: int = n,
         ) -> ClimateReport:
             at = at.replace(second=0, microsecond=0)
+            lead_max = mx.observed + int(lead_hi[n])
+            lead_min = min(mn.observed + int(lead_lo[n]), lead_max)
+            leading = tuple(
+                (
+                    title,
+                    row(lead_max, mx.time_lst.hour, True),
+                    row(lead_min, mn.time_lst.hour, False),
+                )
+                for title in titles
+            )
             return ClimateReport(
                 city=city,
                 product=c.cli_product,
@@ -260,7 +313,7 @@ def reports_for_days(world: SimWeather, city: str, days: list[date]) -> list[Cli
                 final=final,
                 correction=fix is not None,
                 issued_at=at,
-                text=render_cli_text(city, day, at, mx, mn, final, fix),
+                text=render_cli_text(city, day, at, mx, mn, final, fix, leading),
             )
 
         local0 = datetime.combine(day, datetime.min.time(), tzinfo=tz)

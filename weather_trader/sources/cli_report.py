@@ -14,6 +14,10 @@ DEPARTURE LAST``, or a subset; trailing columns may be empty):
   50: the column shows the record before the day), and an unflagged one must not beat it;
 * the MAXIMUM must not be below the MINIMUM.
 
+A product may hold several stations (CLIHOU: Houston Intercontinental first, Hobby second), so a
+city's report is the section named by its registry ``cli_section`` (:func:`select_sections`),
+never simply the first one.
+
 Only ASCII is read: digits are ``[0-9]`` (never ``int()`` of a Unicode digit) and a table row
 with any other character is refused. Anything that does not fit the known layouts, or
 contradicts itself, raises :class:`CliParseError` instead of being guessed.
@@ -22,15 +26,23 @@ contradicts itself, raises :class:`CliParseError` instead of being guessed.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
-from weather_trader.core.cities import MONTHS
+from weather_trader.core.cities import MONTHS, City
 from weather_trader.core.records import ClimateReport
 
-__all__ = ["CliParseError", "ParsedClimateReport", "parse_cli"]
+__all__ = [
+    "CliParseError",
+    "ParsedClimateReport",
+    "StationSectionError",
+    "parse_cli",
+    "section_key",
+    "select_sections",
+]
 
 ZONE_OFFSETS: dict[str, int] = {
     "EST": -5,
@@ -109,6 +121,10 @@ class CliParseError(ValueError):
     """The text is not a Daily Climate Report this parser can read without guessing."""
 
 
+class StationSectionError(ValueError):
+    """A CLI product of the city holds station sections, but none is the city's station."""
+
+
 class ParsedClimateReport(BaseModel):
     """One station section of a CLI product, before it is tied to a registry city.
 
@@ -171,6 +187,43 @@ def parse_cli(text: str) -> list[ParsedClimateReport]:
         raise
     except (ValueError, ArithmeticError) as exc:  # out-of-range dates, pydantic, overflow
         raise CliParseError(f"unreadable climate report: {type(exc).__name__}: {exc}") from None
+
+
+def section_key(name: str) -> str:
+    """A station heading reduced for comparison: upper case, words split on spaces and ``-/,.``.
+
+    ``"Houston/Hobby  Airport"`` and ``"HOUSTON HOBBY AIRPORT"`` compare equal; a different
+    word (``"HOUSTON INTERCONTINENTAL"``) never does.
+    """
+    return " ".join(w for w in re.split(r"[\s\-/,.]+", name.upper(), flags=_A) if w)
+
+
+def select_sections(
+    reports: Sequence[ParsedClimateReport], city: City
+) -> list[ParsedClimateReport]:
+    """The sections of ``reports`` that are ``city``'s station, in product order.
+
+    A section is the city's when it comes from the city's CLI product and its heading is the
+    city's ``cli_section`` (compared with :func:`section_key`). Position in the product never
+    counts: in CLIHOU the first section is Intercontinental, Hobby's is the second.
+
+    Returns:
+        The city's sections; empty when none of ``reports`` comes from the city's product.
+
+    Raises:
+        StationSectionError: If the city's product is there but no section names its station
+            (a renamed heading or the wrong product): guessing would risk the wrong station.
+    """
+    own = [r for r in reports if r.product == city.cli_product]
+    wanted = section_key(city.cli_section)
+    mine = [r for r in own if section_key(r.station_name) == wanted]
+    if own and not mine:
+        names = ", ".join(repr(r.station_name) for r in own)
+        raise StationSectionError(
+            f"{city.cli_product} has no {city.cli_section!r} section for {city.code} "
+            f"({city.station}); its sections: {names}"
+        )
+    return mine
 
 
 def _parse(text: str) -> list[ParsedClimateReport]:

@@ -9,8 +9,11 @@ import pytest
 
 from weather_trader.core.cities import (
     CITIES,
+    GRID_VERIFIED,
     UnknownCityError,
+    city_for_cli,
     city_for_series,
+    city_for_station,
     event_ticker,
     get_city,
     outside_records,
@@ -24,8 +27,47 @@ def test_stations_are_the_settlement_stations() -> None:
     assert get_city("AUS").station == "KAUS"  # Bergstrom, not Camp Mabry
     assert city_for_series("HIGHNY") == (get_city("NYC"), "high")
     assert city_for_series("KXLOWTPHIL") == (get_city("PHL"), "low")
+    assert get_city("HOU").station == "KHOU"  # Hobby, not Intercontinental (KIAH)
+    assert get_city("HOU").cli_section == "HOUSTON/HOBBY AIRPORT"  # CLIHOU's second section
+    assert city_for_series("KXHIGHTSEA") == (get_city("SEA"), "high")
+    assert city_for_series("KXLOWTLV") == (get_city("LAS"), "low")
     with pytest.raises(UnknownCityError):
-        city_for_series("KXHIGHTSEA")
+        city_for_series("KXHIGHTXYZ")
+
+
+def test_registry_covers_every_kalshi_city_once() -> None:
+    original = ["NYC", "CHI", "MIA", "AUS", "LAX", "DEN", "PHL"]
+    newer = ["ATL", "BOS", "DAL", "DC", "HOU", "LAS", "MSP", "MSY", "OKC", "PHX", "SAT", "SEA"]
+    assert list(CITIES) == [*original, *newer, "SFO"]  # the original seven keep their order
+    for field in ("station", "cli_product", "high_series", "low_series", "cli_section"):
+        values = [getattr(c, field) for c in CITIES.values()]
+        assert len(set(values)) == len(values), field
+    for city in CITIES.values():
+        assert city.code == city.code.upper() and city.station == f"K{city.cli_product[3:]}"
+        assert city.grid.office == city.nws_office
+        assert city.rules_names and all(n == n.lower().strip() for n in city.rules_names)
+        assert city.cli_section == " ".join(city.cli_section.upper().split())
+        if city.code not in original:
+            suffix = city.high_series.removeprefix("KXHIGHT")
+            assert city.low_series == f"KXLOWT{suffix}", city.code
+    assert set(CITIES) >= GRID_VERIFIED
+
+
+def test_station_and_cli_lookups() -> None:
+    assert city_for_station("KHOU") is get_city("HOU")
+    assert city_for_station(" kmdw ") is get_city("CHI")
+    with pytest.raises(UnknownCityError):
+        city_for_station("KIAH")  # Houston Intercontinental settles nothing
+    assert city_for_cli("CLIHOU") == [get_city("HOU")]
+    assert city_for_cli("clidca") == [get_city("DC")]
+    assert city_for_cli("CLISEW") == []  # Seattle's WFO product, not Sea-Tac's CLISEA
+    for city in CITIES.values():
+        assert city_for_station(city.station) is city and city in city_for_cli(city.cli_product)
+
+
+def test_phoenix_keeps_standard_time_all_year() -> None:
+    phx = get_city("PHX")
+    assert (phx.std_utc_offset_hours, phx.tz_name) == (-7, "America/Phoenix")
 
 
 def test_central_park_records_match_155_years_of_ghcn() -> None:

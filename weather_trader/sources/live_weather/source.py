@@ -22,7 +22,12 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict
 from weather_trader.core.cities import City, get_city
 from weather_trader.core.climate_day import climate_date_of, climate_day_window
 from weather_trader.core.records import ClimateReport, ForecastPoint, Observation
-from weather_trader.sources.cli_report import CliParseError, parse_cli
+from weather_trader.sources.cli_report import (
+    CliParseError,
+    StationSectionError,
+    parse_cli,
+    select_sections,
+)
 from weather_trader.sources.errors import WeatherSourceError
 from weather_trader.sources.http import RawPayload, SourceHttp
 from weather_trader.sources.iem import IemClient
@@ -449,7 +454,8 @@ class LiveWeatherSource:
         Raises:
             ValueError: If ``as_of`` is naive.
             UnknownCityError: If the city is not registered.
-            AmbiguousClimateReport: If a product has several station sections.
+            AmbiguousClimateReport: If a product of the city has no section headed with the
+                city's ``cli_section`` (a city reads only its own station's section).
             AllSourcesFailed: If NWS and IEM both failed.
         """
         _require_aware(as_of, "as_of")
@@ -513,13 +519,10 @@ class LiveWeatherSource:
                 extra={"product": city.cli_product},
             )
             return []
-        sections = [r for r in parsed if r.product == city.cli_product]
-        if len(sections) > 1:
-            names = ", ".join(r.station_name for r in sections)
-            raise AmbiguousClimateReport(
-                f"{city.cli_product} has {len(sections)} station sections ({names}); the "
-                f"registry does not say which one is {city.station}"
-            )
+        try:
+            sections = select_sections(parsed, city)
+        except StationSectionError as exc:
+            raise AmbiguousClimateReport(str(exc)) from None
         return [r.to_record(city.code, text) for r in sections]
 
     # ---------------------------------------------------------------------------- history

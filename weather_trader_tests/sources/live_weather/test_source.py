@@ -389,13 +389,14 @@ def test_climate_reports_both_failing(httpx_mock: HTTPXMock) -> None:
     assert live.climate_reports("NYC", REPORT_DAY, datetime(2013, 1, 2, tzinfo=UTC)) == []
 
 
-def test_multi_station_product_is_ambiguous(realdata_dir: Path) -> None:
+def test_multi_station_product_reads_the_citys_own_section(realdata_dir: Path) -> None:
+    # CLIHOU: Intercontinental (80/61) first, Hobby (79/62) second; Houston settles on Hobby.
     path = realdata_dir / "nws_products" / "pyIEM_product_examples" / "CLI" / "CLIHOU.txt"
-    hobby = dataclasses.replace(
-        get_city("NYC"), code="HOU", station="KHOU", cli_product="CLIHOU", nws_office="HGX"
-    )
-    with pytest.raises(AmbiguousClimateReport, match="2 station sections"):
-        LiveWeatherSource._parse_reports(hobby, path.read_text())
+    (report,) = LiveWeatherSource._parse_reports(get_city("HOU"), path.read_text())
+    assert (report.city, report.max_f, report.min_f) == ("HOU", 79, 62)
+    renamed = dataclasses.replace(get_city("HOU"), cli_section="HOUSTON ELLINGTON")
+    with pytest.raises(AmbiguousClimateReport, match="no 'HOUSTON ELLINGTON' section"):
+        LiveWeatherSource._parse_reports(renamed, path.read_text())
 
 
 # --------------------------------------------------------------------------- observations
