@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from weather_trader import cli_backtest, cli_evaluate, cli_history, cli_users
+from weather_trader import cli_backtest, cli_cities, cli_evaluate, cli_history, cli_users
 from weather_trader.settings import Settings, SettingsError
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -55,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         "--out", type=Path, default=None, help="private key file (default in the exchange home)"
     )
     cli_backtest.add_arguments(commands)
+    cli_cities.add_arguments(commands)
     cli_evaluate.add_arguments(commands)
     cli_history.add_arguments(commands)
     cli_users.add_arguments(commands)
@@ -73,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
         return _dev(settings)
     if args.command == "backtest":
         return cli_backtest.run(settings, args)
+    if args.command == "cities":
+        return cli_cities.run(settings, args)
     if args.command == "evaluate":
         return cli_evaluate.run(settings, args)
     if args.command == "history":
