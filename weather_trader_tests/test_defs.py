@@ -26,6 +26,7 @@ GROUPS = {
     "temperature_distribution": "forecasting",
     "kalshi_markets": "markets",
     "bracket_probabilities": "markets",
+    "series_registry": "markets",
     "trade_decisions": "trading",
     "orders": "trading",
     "settlements": "trading",
@@ -33,6 +34,7 @@ GROUPS = {
     "backtest_report": "backtest",
 }
 BACKTEST = {"backtest_report"}
+REGISTRY = {"series_registry"}
 MODELS = {
     "climatology_model",
     "emos_model",
@@ -52,15 +54,17 @@ CHECKS = {
     ("bracket_probabilities", "event_probabilities_sum_to_one"): True,
     ("climate_reports", "report_matches_observations"): False,
     ("orders", "positions_match_exchange"): False,
+    ("series_registry", "every_series_verified"): False,
 }
 JOB_ASSETS = {
     "forecast_job": {"forecast_snapshots", "intraday_observations", "temperature_distribution"},
     "trading_job": {"kalshi_markets", "bracket_probabilities", "trade_decisions", "orders"},
     "settlement_job": {"climate_reports", "settlements", "forecast_scores"},
-    "pipeline_job": set(GROUPS) - MODELS - BACKTEST - {"weather_archive"},
+    "pipeline_job": set(GROUPS) - MODELS - BACKTEST - REGISTRY - {"weather_archive"},
     "model_job": MODELS,
     "archive_backfill_job": {"weather_archive"},
     "backtest_job": BACKTEST,
+    "registry_job": REGISTRY,
 }
 RESOURCES = {"database", "weather", "market_data", "broker", "trading", "clock", "model_store"}
 
@@ -101,7 +105,7 @@ def test_asset_has_description_kinds_and_group(graph: dg.AssetGraph, name: str) 
     assert node.is_materializable
 
 
-@pytest.mark.parametrize("name", sorted(set(GROUPS) - MODELS - BACKTEST))
+@pytest.mark.parametrize("name", sorted(set(GROUPS) - MODELS - BACKTEST - REGISTRY))
 def test_partitioned_assets_share_one_definition_and_run_ranges(
     graph: dg.AssetGraph, name: str
 ) -> None:
@@ -137,7 +141,11 @@ def test_rate_limited_apis_use_pools(graph: dg.AssetGraph) -> None:
         "climate_reports",
         "weather_archive",
     }
-    assert {k for k, v in pools.items() if v == {"kalshi_api"}} == {"kalshi_markets", "orders"}
+    assert {k for k, v in pools.items() if v == {"kalshi_api"}} == {
+        "kalshi_markets",
+        "orders",
+        "series_registry",
+    }
 
 
 def test_forecast_archive_has_a_freshness_policy(graph: dg.AssetGraph) -> None:
@@ -162,7 +170,7 @@ def test_jobs_resolve_with_their_selections() -> None:
         job = defs.resolve_job_def(name)
         selected = {k.to_user_string() for k in job.asset_layer.selected_asset_keys}
         assert selected == assets, name
-        unpartitioned = name in ("model_job", "backtest_job")
+        unpartitioned = name in ("model_job", "backtest_job", "registry_job")
         expected_partitions = None if unpartitioned else city_day_partitions
         assert job.partitions_def == expected_partitions, name
 
@@ -174,12 +182,27 @@ def test_schedule_targets_the_forecast_job() -> None:
     assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
 
 
+def test_the_registry_is_rediscovered_daily() -> None:
+    schedule = defs.resolve_schedule_def("registry_schedule")
+    assert schedule.job_name == "registry_job"
+    assert schedule.cron_schedule == "30 9 * * *"
+    assert schedule.execution_timezone == "America/New_York"
+    assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+
+
+def test_the_registry_is_unpartitioned_and_gates_trading(graph: dg.AssetGraph) -> None:
+    node = graph.get(AssetKey("series_registry"))
+    assert node.partitions_def is None
+    assert AssetKey("series_registry") in graph.get(AssetKey("trade_decisions")).parent_keys
+
+
 @pytest.mark.parametrize(
     ("sensor", "job", "interval", "required"),
     [
         ("trading_sensor", "trading_job", 60, {"database", "clock"}),
         ("climate_report_sensor", "settlement_job", 300, {"database", "weather", "clock"}),
         ("approval_sensor", "trading_job", 30, {"database", "clock"}),
+        ("registry_startup_sensor", "registry_job", 60, {"clock"}),
     ],
 )
 def test_sensors_target_their_jobs(sensor: str, job: str, interval: int, required: set) -> None:

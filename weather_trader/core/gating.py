@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import cast
 
 from weather_trader.core.instants import DecisionInstant, InstantError
+from weather_trader.core.series_registry import RegistryEntry
 from weather_trader.core.trading import Decision, Reason
 
 BLOCKED_PREFIX = "blocked_by_check:"
@@ -38,9 +39,38 @@ def blocked_reason(check: str) -> str:
 
 def block(decisions: Sequence[Decision], check: str) -> list[Decision]:
     """The same candidates, none taken, each giving the failed check as its reason."""
+    return withhold(decisions, blocked_reason(check))
+
+
+def withhold(decisions: Sequence[Decision], reason: str) -> list[Decision]:
+    """The same candidates, none taken, each giving ``reason``."""
     zero = Decimal("0.00")
-    reason = cast(Reason, blocked_reason(check))
-    return [dataclasses.replace(d, count=0, cost=zero, fee=zero, reason=reason) for d in decisions]
+    why = cast(Reason, reason)
+    return [dataclasses.replace(d, count=0, cost=zero, fee=zero, reason=why) for d in decisions]
+
+
+# -- verified series -------------------------------------------------------------------------------
+#
+# Only a series whose settlement station was verified against our table (core.series_registry)
+# is traded: trading the wrong station's temperature is the most common bug of weather bots.
+
+UNVERIFIED_SERIES = "unverified_series"
+"""The reason code of a candidate whose city and kind have no verified series."""
+
+
+def unverified_series_reason(city: str, kind: str, registry: Sequence[RegistryEntry]) -> str | None:
+    """None when the stored registry has a verified series of ``city``'s daily ``kind``, else
+    the decision reason saying why it may not be traded (``unverified_series: ...``)."""
+    mine = [e for e in registry if e.city == city and e.kind == kind]
+    if any(e.verified for e in mine):
+        return None
+    if not registry:
+        why = "no series registry discovered yet"
+    elif not mine:
+        why = f"the exchange lists no {kind} series of {city}"
+    else:
+        why = "; ".join(f"{e.series_ticker}: {e.reason}" for e in mine)
+    return f"{UNVERIFIED_SERIES}: {why}"
 
 
 # -- measured edge ---------------------------------------------------------------------------------

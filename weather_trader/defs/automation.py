@@ -9,13 +9,17 @@
 - Trading runs are sensor-triggered, one city-day per run: a new distribution or a price move.
 - A new final climate report is noticed by a sensor that triggers settlement.
 - ``pipeline_job`` materialises the whole partitioned graph; backfills and the demo run it over
-  ranges of one city's days (``BackfillPolicy.single_run``).
+  ranges of city-days (``BackfillPolicy.single_run``; ``partitions.city_day_ranges``).
+- ``registry_job`` discovers the exchange's temperature series (``series_registry``): daily by
+  ``registry_schedule``, and at once by ``registry_startup_sensor`` in an instance that has
+  never run it. Its verified cities are the city partitions every schedule and sensor here
+  iterates, read from the instance on each tick, so a new city is picked up with no code change.
 """
 
 # No `from __future__ import annotations`: Dagster reads these annotations at definition time.
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime, timedelta
 
 from dagster import (
@@ -34,13 +38,13 @@ from dagster import (
     sensor,
 )
 
-from weather_trader.core.cities import CITIES, KINDS
+from weather_trader.core.cities import KINDS
 from weather_trader.core.climate_day import climate_date_of
 from weather_trader.core.operator_settings import latest_instant
 from weather_trader.core.quality import distributions_stale
 from weather_trader.core.retrading import moved_markets
 from weather_trader.defs.forecasting.models import EVALUATION, MODEL_ASSETS
-from weather_trader.defs.partitions import city_day_key
+from weather_trader.defs.partitions import city_day_key, registered_cities
 from weather_trader.defs.resources import (
     ClockResource,
     DatabaseResource,
@@ -88,7 +92,7 @@ pipeline_job = define_asset_job(
     "pipeline_job",
     selection=AssetSelection.all()
     - MODEL_SELECTION
-    - AssetSelection.assets("weather_archive", "backtest_report"),
+    - AssetSelection.assets("weather_archive", "backtest_report", "series_registry"),
     description="The whole partitioned graph, for backfills and replays over ranges.",
 )
 model_job = define_asset_job(
@@ -96,12 +100,26 @@ model_job = define_asset_job(
     selection=MODEL_SELECTION,
     description="Retrain the forecast models and measure them against the market.",
 )
-JOBS = [forecast_job, trading_job, settlement_job, pipeline_job, model_job, archive_backfill_job]
+registry_job = define_asset_job(
+    "registry_job",
+    selection=AssetSelection.assets("series_registry"),
+    description="Discover the exchange's temperature series, verify their stations, and add "
+    "a city partition for every city with a verified series.",
+)
+JOBS = [
+    forecast_job,
+    trading_job,
+    settlement_job,
+    pipeline_job,
+    model_job,
+    archive_backfill_job,
+    registry_job,
+]
 
 
-def live_partitions(now: datetime) -> Iterator[tuple[str, str]]:
-    """``(city, partition_key)`` of each city's current and next climate day."""
-    for code in sorted(CITIES):
+def live_partitions(cities: Iterable[str], now: datetime) -> Iterator[tuple[str, str]]:
+    """``(city, partition_key)`` of each of ``cities``' current and next climate day."""
+    for code in sorted(cities):
         today = climate_date_of(code, now)
         for day in (today, today + timedelta(days=1)):
             yield code, city_day_key(code, day)
@@ -118,7 +136,9 @@ def forecast_schedule(context: ScheduleEvaluationContext) -> list[RunRequest]:
     stamp = context.scheduled_execution_time.strftime("%Y%m%dT%H%M")
     return [
         RunRequest(run_key=f"forecast:{key}:{stamp}", partition_key=key)
-        for _, key in live_partitions(context.scheduled_execution_time)
+        for _, key in live_partitions(
+            registered_cities(context.instance), context.scheduled_execution_time
+        )
     ]
 
 
@@ -150,7 +170,7 @@ def live_refresh_sensor(
     """
     now = clock.now()
     requests = []
-    for city, key in live_partitions(now):
+    for city, key in live_partitions(registered_cities(context.instance), now):
         day = date.fromisoformat(key.keys_by_dimension["date"])
         with database.session() as session:
             dists = [repo.distribution_for(session, city, day, k) for k in KINDS]
@@ -189,7 +209,7 @@ def trading_sensor(
     requests = []
     # Only live partitions are remembered: past days drop out instead of growing the cursor.
     live: dict[str, str] = {}
-    for city, key in live_partitions(now):
+    for city, key in live_partitions(registered_cities(context.instance), now):
         if city not in operator.cities_enabled:
             continue
         day = date.fromisoformat(key.keys_by_dimension["date"])
@@ -244,7 +264,7 @@ def climate_report_sensor(
     """One settlement run per final report not yet stored (keyed by its issue time)."""
     now, source = clock.now(), weather.client()
     requests = []
-    for city in sorted(CITIES):
+    for city in registered_cities(context.instance):
         today = climate_date_of(city, now)
         for day in (today - timedelta(days=2), today - timedelta(days=1)):
             finals = [r for r in source.climate_reports(city, day, now) if r.final]
@@ -296,5 +316,44 @@ def approval_sensor(
                 tags={"trigger": "approved_proposal"},
             )
             for key, at in sorted(latest.items())
+        ]
+    )
+
+
+REGISTRY_ASSET = AssetKey("series_registry")
+
+
+@schedule(
+    cron_schedule="30 9 * * *",
+    execution_timezone="America/New_York",
+    job=registry_job,
+    default_status=DefaultScheduleStatus.RUNNING,
+    description="Daily, before Kalshi lists the next day's markets (10:00 ET): rediscover the "
+    "temperature series; a new verified city becomes partitions the other automation picks up.",
+)
+def registry_schedule(context: ScheduleEvaluationContext) -> RunRequest:
+    """One discovery run a day, keyed by the tick."""
+    return RunRequest(run_key=f"registry:{context.scheduled_execution_time:%Y%m%d}")
+
+
+@sensor(
+    job=registry_job,
+    minimum_interval_seconds=60,
+    default_status=DefaultSensorStatus.RUNNING,
+    description="Discovers the series at once in an instance that never has: without the "
+    "registry there are no city partitions, so nothing else would be scheduled until the "
+    "daily tick.",
+)
+def registry_startup_sensor(context: SensorEvaluationContext, clock: ClockResource) -> SensorResult:
+    """A discovery run while ``series_registry`` was never materialised in this instance.
+
+    Keyed by the hour, so a failed discovery (exchange unreachable) is retried hourly.
+    """
+    if context.instance.get_latest_materialization_event(REGISTRY_ASSET) is not None:
+        return SensorResult(skip_reason="the registry has been discovered")
+    now = clock.now()
+    return SensorResult(
+        run_requests=[
+            RunRequest(run_key=f"registry:startup:{now:%Y%m%dT%H}", tags={"trigger": "startup"})
         ]
     )

@@ -2,7 +2,7 @@
 
 Dagster records a check evaluation per run, not per partition of a partitioned asset, so an
 evaluation counts for a partition when its run covered it: a single-partition run tagged with
-the key (``dagster/partition``), or a range run of the partition's city whose days include it
+the key (``dagster/partition``), or a range run whose rectangle of cities and days includes it
 (a failure anywhere in a range run counts for all of its partitions).
 """
 
@@ -18,7 +18,7 @@ from dagster._core.storage.tags import (
 )
 from dagster._core.storage.tags import PARTITION_NAME_TAG as PARTITION_TAG
 
-from weather_trader.defs.partitions import split_key
+from weather_trader.defs.partitions import CITY_PARTITIONS, split_key
 
 GATING_CHECKS = (
     AssetCheckKey(AssetKey("forecast_snapshots"), "forecasts_fresh"),
@@ -31,8 +31,12 @@ HISTORY_LIMIT = 200
 RANGE_TAGS = (ASSET_PARTITION_RANGE_START_TAG, ASSET_PARTITION_RANGE_END_TAG)
 
 
-def run_covers(tags: Mapping[str, str], key: str) -> bool:
-    """Whether a run with ``tags`` materialised partition ``key``."""
+def run_covers(tags: Mapping[str, str], key: str, city_order: Sequence[str] = ()) -> bool:
+    """Whether a run with ``tags`` materialised partition ``key``.
+
+    A range run covers the cities from its start's to its end's in ``city_order`` (the
+    instance's order of the city partitions, as Dagster ranges them) and the days between.
+    """
     if PARTITION_TAG in tags:
         return tags[PARTITION_TAG] == key
     start, end = (tags.get(t) for t in RANGE_TAGS)
@@ -40,7 +44,14 @@ def run_covers(tags: Mapping[str, str], key: str) -> bool:
         return False
     city, day = split_key(key)
     (first_city, first), (last_city, last) = split_key(start), split_key(end)
-    return first_city == last_city == city and first <= day <= last
+    if not first <= day <= last:
+        return False
+    if first_city == last_city:
+        return city == first_city
+    position = {code: i for i, code in enumerate(city_order)}
+    if not {city, first_city, last_city} <= position.keys():
+        return False
+    return position[first_city] <= position[city] <= position[last_city]
 
 
 def latest_check_results(
@@ -61,6 +72,7 @@ def latest_check_results(
     }
     run_ids = {r.run_id for records in histories.values() for r in records}
     tags = {run.run_id: run.tags for run in instance.get_runs(RunsFilter(run_ids=list(run_ids)))}
+    city_order = instance.get_dynamic_partitions(CITY_PARTITIONS)
     results: dict[str, dict[str, bool | None]] = {}
     for key in keys:
         results[key] = {
@@ -68,7 +80,7 @@ def latest_check_results(
                 (
                     r.status == AssetCheckExecutionRecordStatus.SUCCEEDED
                     for r in records
-                    if run_covers(tags.get(r.run_id, {}), key)
+                    if run_covers(tags.get(r.run_id, {}), key, city_order)
                 ),
                 None,
             )

@@ -66,8 +66,9 @@ def per_partition_results(
 
 
 def metadata_table(rows: Sequence[Mapping[str, Any]], columns: Mapping[str, str]) -> MetadataValue:
-    """A metadata table of ``rows`` with ``columns`` (name -> Dagster type: string, float, int)."""
-    cast = {"float": float, "int": int, "string": str}
+    """A metadata table of ``rows`` with ``columns`` (name -> Dagster type: string, float, int,
+    bool)."""
+    cast = {"float": float, "int": int, "string": str, "bool": bool}
     return MetadataValue.table(
         records=[
             TableRecord(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -26,6 +26,7 @@ from weather_trader.core.ports import Broker, MarketData, PositionReader, Weathe
 from weather_trader.core.trading import RiskLimits
 from weather_trader.settings import Settings
 from weather_trader.sim.broker import PaperBroker
+from weather_trader.sim.exchange import ExchangeState, run_exchange_in_thread
 from weather_trader.sim.exchange.clocked import ClockedBroker, ClockedMarketData, ExchangeTime
 from weather_trader.sim.exchange.control import SimExchangeControl
 from weather_trader.sim.world import build_sim
@@ -33,6 +34,7 @@ from weather_trader.sources.kalshi.auth import KalshiCredentials
 from weather_trader.sources.kalshi.broker import KalshiBroker
 from weather_trader.sources.kalshi.market_data import KalshiMarketData
 from weather_trader.sources.kalshi.rest import KalshiClient
+from weather_trader.sources.kalshi.rest_markets import MarketReads
 from weather_trader.sources.live_weather import LiveWeatherSource
 from weather_trader.sources.visual_crossing import VisualCrossingClient
 from weather_trader.store import repo_settings, secrets
@@ -200,6 +202,10 @@ class MarketDataResource(ConfigurableResource, ABC):
     def client(self) -> MarketData:
         """The market data port."""
 
+    @abstractmethod
+    def exchange_reads(self) -> AbstractContextManager[MarketReads]:
+        """The exchange's REST reads (series, events, their rules), to discover the series."""
+
 
 class SimMarketDataResource(MarketDataResource):
     """The offline world's crowd-quoted market, in process (sim mode without an exchange)."""
@@ -210,6 +216,21 @@ class SimMarketDataResource(MarketDataResource):
         """The sim world's market for the seed."""
         return build_sim(self.sim_seed)[1]
 
+    @contextmanager
+    def exchange_reads(self) -> Iterator[MarketReads]:
+        """An in-memory local exchange over the same sim world, served for the discovery only:
+        the series are discovered through the same REST calls as on Kalshi."""
+        state = ExchangeState.create(seed=self.sim_seed)
+        try:
+            with run_exchange_in_thread(state) as origin:
+                client = KalshiClient(f"{origin}/trade-api/v2")
+                try:
+                    yield client
+                finally:
+                    client.close()
+        finally:
+            state.close()
+
 
 class KalshiMarketDataResource(MarketDataResource):
     """Kalshi's markets (paper, demo and live modes); signed when a key is set."""
@@ -219,6 +240,11 @@ class KalshiMarketDataResource(MarketDataResource):
     def client(self) -> MarketData:
         """The Kalshi adapter over the REST client."""
         return KalshiMarketData(self.kalshi.rest(signed=self.kalshi.has_key))
+
+    @contextmanager
+    def exchange_reads(self) -> Iterator[MarketReads]:
+        """Kalshi's REST client (signed when a key is set)."""
+        yield self.kalshi.rest(signed=self.kalshi.has_key)
 
 
 class LocalExchangeMarketDataResource(MarketDataResource):
@@ -232,6 +258,11 @@ class LocalExchangeMarketDataResource(MarketDataResource):
         return ClockedMarketData(
             KalshiMarketData(self.kalshi.rest(signed=True), now=time.now), time
         )
+
+    @contextmanager
+    def exchange_reads(self) -> Iterator[MarketReads]:
+        """The local exchange's REST client; listing series needs no clock winding."""
+        yield self.kalshi.rest(signed=self.kalshi.has_key)
 
 
 class BrokerResource(ConfigurableResource, ABC):

@@ -15,12 +15,22 @@ import dagster as dg
 import pytest
 from sqlalchemy import Engine
 
+from weather_trader.core.cities import CITIES
 from weather_trader.defs.forecasting import models
+from weather_trader.defs.partitions import add_city_partitions
 from weather_trader.demo import record_market_history
 from weather_trader.settings import Settings
 from weather_trader.sim.world import build_sim
 from weather_trader_tests.defs.standin_models import standin_suite
-from weather_trader_tests.defs.support import CITY, DAY, HISTORY_DAYS, Pipeline, seed_history
+from weather_trader_tests.defs.support import (
+    CITY,
+    DAY,
+    HISTORY_DAYS,
+    Pipeline,
+    seed_history,
+    seed_registry,
+    verified_entries,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -42,15 +52,18 @@ def settings(engine: Engine, tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def instance() -> Iterator[dg.DagsterInstance]:
-    """An in-memory Dagster instance."""
+    """An in-memory Dagster instance with a city partition for every city, as discovering the
+    sim exchange's series leaves it."""
     with dg.DagsterInstance.ephemeral() as inst:
+        add_city_partitions(inst, CITIES)
         yield inst
 
 
 @pytest.fixture
 def pipeline(settings: Settings, engine: Engine, instance: dg.DagsterInstance) -> Pipeline:
     """NYC's archive for the ``HISTORY_DAYS`` before ``DAY`` (forecasts, reports, and the sim
-    market recorded at the default instants) and the models trained on it.
+    market recorded at the default instants), the models trained on it, and a registry with
+    every series verified.
 
     Training stops two days before ``DAY``: the latest final report out when ``DAY`` is decided.
     """
@@ -63,6 +76,7 @@ def pipeline(settings: Settings, engine: Engine, instance: dg.DagsterInstance) -
         DAY - timedelta(days=1),
         models.DEFAULT_INSTANTS,
     )
+    seed_registry(engine, verified_entries())
     p = Pipeline(settings=settings, engine=engine, instance=instance)
     p.train(DAY - timedelta(days=2))
     return p

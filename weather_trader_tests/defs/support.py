@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import dagster as dg
 from sqlalchemy import Engine, select
 
+from weather_trader.core.cities import CITIES, KINDS
 from weather_trader.core.gating import MeasuredEdge
 from weather_trader.core.model_choice import training_known_at
 from weather_trader.core.records import ClimateReport
+from weather_trader.core.series_registry import VERIFIED_REASON, RegistryEntry
 from weather_trader.definitions import build_definitions
 from weather_trader.defs.forecasting.models import EVALUATION, WEATHER_ASSET, forecast_models
 from weather_trader.defs.partitions import city_day_key
@@ -19,7 +21,7 @@ from weather_trader.defs.resources import build_resources
 from weather_trader.settings import Settings
 from weather_trader.sim.sources import history_frames
 from weather_trader.sim.world import build_sim
-from weather_trader.store import repo
+from weather_trader.store import repo, repo_registry
 from weather_trader.store.db import session_scope
 from weather_trader.store.models import SettlementRow
 from weather_trader.store.schemas import ModelVersionRecord
@@ -49,6 +51,31 @@ def seed_history(
             repo.upsert_climate_reports(
                 session, (ClimateReport(**row) for row in report_frame.to_dict("records"))
             )
+
+
+def verified_entries(cities: list[str] | None = None) -> list[RegistryEntry]:
+    """A registry whose every series of ``cities`` (default: all) is verified, as discovery
+    finds the sim exchange's."""
+    return [
+        RegistryEntry(
+            series_ticker=CITIES[code].series(kind),
+            city=code,
+            kind=kind,
+            station=CITIES[code].station,
+            cli_product=CITIES[code].cli_product,
+            utc_offset=CITIES[code].std_utc_offset_hours,
+            verified=True,
+            reason=VERIFIED_REASON,
+        )
+        for code in sorted(cities or CITIES)
+        for kind in KINDS
+    ]
+
+
+def seed_registry(engine: Engine, entries: list[RegistryEntry]) -> None:
+    """Store ``entries`` as the discovered series registry."""
+    with session_scope(engine) as session:
+        repo_registry.save_registry(session, entries, datetime(2026, 1, 1, tzinfo=UTC))
 
 
 def settlement_rows(engine: Engine, city: str, day: date) -> list[SettlementRow]:
@@ -118,8 +145,6 @@ class Pipeline:
     ) -> str:
         """Store a forecast_evaluation version (as the asset would) with the same measured
         Briers for every city and instant; returns its version id."""
-        from weather_trader.core.cities import CITIES
-
         version = f"evaluation-{train_end}-{brier_ours}-{brier_market}-{events}"
         edges = [
             MeasuredEdge(city, label, events, brier_ours, brier_market, diff_se).__dict__

@@ -46,9 +46,12 @@ class _SimWithVisualCrossing(SimWeatherResource):
         return [VisualCrossingClient("k", UA, transport=transport, min_interval=0.0)]
 
 
-def _archive(settings: Settings, weather: SimWeatherResource, now: datetime) -> Any:
+def _archive(
+    settings: Settings, weather: SimWeatherResource, now: datetime, instance: dg.DagsterInstance
+) -> Any:
     context = dg.build_asset_context(
-        partition_key_range=dg.PartitionKeyRange(key(CITY, DAY), key(CITY, DAY + timedelta(2)))
+        partition_key_range=dg.PartitionKeyRange(key(CITY, DAY), key(CITY, DAY + timedelta(2))),
+        instance=instance,  # holds the city partitions
     )
     return weather_archive(
         context,
@@ -58,11 +61,13 @@ def _archive(settings: Settings, weather: SimWeatherResource, now: datetime) -> 
     )
 
 
-def test_visual_crossing_forecasts_join_the_archive(settings: Settings) -> None:
+def test_visual_crossing_forecasts_join_the_archive(
+    settings: Settings, instance: dg.DagsterInstance
+) -> None:
     REQUESTS.clear()
     weather = _SimWithVisualCrossing(sim_seed=settings.sim_seed)
     now = datetime.combine(DAY + timedelta(days=1), datetime.min.time(), UTC) + timedelta(hours=7)
-    first = _archive(settings, weather, now)
+    first = _archive(settings, weather, now, instance)
     with session_scope(make_engine(settings.resolved_database_url)) as session:
         rows = session.scalars(select(ForecastRow).where(ForecastRow.source == "visualcrossing"))
         vc = [(r.model, r.climate_date, r.issued_at) for r in rows]
@@ -71,7 +76,7 @@ def test_visual_crossing_forecasts_join_the_archive(settings: Settings) -> None:
     assert {d for _, d, _ in vc} <= {DAY, DAY + timedelta(1), DAY + timedelta(2)}
     bases = sorted({r.url.params["forecastBasisDate"] for r in REQUESTS})
     assert bases[0] == (DAY - timedelta(6)).isoformat() and bases[-1] == DAY.isoformat()
-    again = _archive(settings, weather, now)
+    again = _archive(settings, weather, now, instance)
     assert again.metadata["forecast_rows_new"] == 0 < first.metadata["forecast_rows_new"]
 
 

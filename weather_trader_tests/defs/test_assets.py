@@ -57,24 +57,25 @@ class _OutageWeather(WeatherSourceResource):
         return _FirstDayOnly()
 
 
-def test_forecast_snapshots_reports_the_whole_range(settings: Settings) -> None:
+def test_forecast_snapshots_reports_the_whole_range(
+    settings: Settings, instance: dg.DagsterInstance
+) -> None:
     first, last = key(CITY, DAY), key(CITY, DAY + timedelta(1))
-    with dg.DagsterInstance.ephemeral() as instance:
-        run = dg.materialize(
-            [forecast_snapshots],
-            resources={
-                "database": DatabaseResource(url=settings.resolved_database_url),
-                "weather": _OutageWeather(),
-                "clock": ClockResource(),
-                "trading": TradingConfigResource(),
-            },
-            instance=instance,
-            tags={
-                "dagster/asset_partition_range_start": str(first),
-                "dagster/asset_partition_range_end": str(last),
-            },
-            raise_on_error=False,
-        )
+    run = dg.materialize(
+        [forecast_snapshots],
+        resources={
+            "database": DatabaseResource(url=settings.resolved_database_url),
+            "weather": _OutageWeather(),
+            "clock": ClockResource(),
+            "trading": TradingConfigResource(),
+        },
+        instance=instance,
+        tags={
+            "dagster/asset_partition_range_start": str(first),
+            "dagster/asset_partition_range_end": str(last),
+        },
+        raise_on_error=False,
+    )
     # The run's output materialises both days with the run totals; then each day reports its own.
     materialized = run.asset_materializations_for_node("forecast_snapshots")
     result, per_day = materialized[0], materialized[2:]
@@ -101,9 +102,15 @@ def test_forecast_snapshots_reports_the_whole_range(settings: Settings) -> None:
     assert [body for _, _, body in kept] == [b'{"daily": {"temperature_2m_max": [51.2]}}']
 
 
-def _archive(settings: Settings, weather: WeatherSourceResource, now: datetime) -> Any:
+def _archive(
+    settings: Settings,
+    weather: WeatherSourceResource,
+    now: datetime,
+    instance: dg.DagsterInstance,
+) -> Any:
     context = dg.build_asset_context(
-        partition_key_range=dg.PartitionKeyRange(key(CITY, DAY), key(CITY, DAY + timedelta(9)))
+        partition_key_range=dg.PartitionKeyRange(key(CITY, DAY), key(CITY, DAY + timedelta(9))),
+        instance=instance,  # holds the city partitions
     )
     return weather_archive(
         context,
@@ -121,19 +128,21 @@ def _archived(settings: Settings) -> tuple[int, int, datetime | None]:
     return forecasts, reports, latest
 
 
-def test_weather_archive_is_idempotent_and_never_holds_the_future(settings: Settings) -> None:
+def test_weather_archive_is_idempotent_and_never_holds_the_future(
+    settings: Settings, instance: dg.DagsterInstance
+) -> None:
     now = datetime.combine(DAY + timedelta(days=5), datetime.min.time(), UTC)
 
-    first = _archive(settings, SIM_WEATHER, now)
+    first = _archive(settings, SIM_WEATHER, now, instance)
     forecasts, reports, latest = _archived(settings)
 
     assert first.metadata["forecast_rows_new"] == forecasts > 0
     assert reports > 0 and latest is not None and latest <= now  # days 6-9 not published yet
-    again = _archive(settings, SIM_WEATHER, now)
+    again = _archive(settings, SIM_WEATHER, now, instance)
     assert again.metadata["forecast_rows_new"] == 0  # a re-run adds nothing
     assert _archived(settings) == (forecasts, reports, latest)
     later = _archive(
-        settings, SimWeatherResource(sim_seed=settings.sim_seed), now + timedelta(days=10)
+        settings, SimWeatherResource(sim_seed=settings.sim_seed), now + timedelta(days=10), instance
     )
     assert later.metadata["forecast_rows_new"] > 0  # resumes with what was published since
 
@@ -155,7 +164,9 @@ class _BrokenWeather(WeatherSourceResource):
         return _BrokenHistory()
 
 
-def test_weather_archive_writes_nothing_when_the_source_fails(settings: Settings) -> None:
+def test_weather_archive_writes_nothing_when_the_source_fails(
+    settings: Settings, instance: dg.DagsterInstance
+) -> None:
     with pytest.raises(MalformedResponse, match="truncated JSON body"):
-        _archive(settings, _BrokenWeather(), datetime.now(UTC))
+        _archive(settings, _BrokenWeather(), datetime.now(UTC), instance)
     assert _archived(settings) == (0, 0, None)

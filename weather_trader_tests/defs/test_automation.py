@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -27,9 +27,17 @@ from weather_trader.defs.automation import (
     forecast_schedule,
     live_partitions,
     live_refresh_sensor,
+    registry_schedule,
+    registry_startup_sensor,
     trading_sensor,
 )
-from weather_trader.defs.partitions import city_day_partitions
+from weather_trader.defs.partitions import (
+    CITY_PARTITIONS,
+    add_city_partitions,
+    city_day_partitions,
+    registered_cities,
+    split_key,
+)
 from weather_trader.defs.resources import (
     ClockResource,
     DatabaseResource,
@@ -52,14 +60,26 @@ TOMORROW = TODAY + timedelta(days=1)
 # -- forecast schedule ---------------------------------------------------------------------------
 
 
-def schedule_requests(at: datetime) -> list[dg.RunRequest]:
-    return list(forecast_schedule(dg.build_schedule_context(scheduled_execution_time=at)))
+@pytest.fixture
+def stored_instance() -> Iterator[dg.DagsterInstance]:
+    """A persistent (temp-dir) instance with every city partition: a schedule's context reads
+    the instance from its reference, which an in-memory instance does not have."""
+    with dg.instance_for_test() as inst:
+        add_city_partitions(inst, CITIES)
+        yield inst
 
 
-def test_forecast_schedule_requests_today_and_tomorrow_of_every_city() -> None:
+def schedule_requests(at: datetime, instance: dg.DagsterInstance) -> list[dg.RunRequest]:
+    context = dg.build_schedule_context(instance=instance, scheduled_execution_time=at)
+    return list(forecast_schedule(context))
+
+
+def test_forecast_schedule_requests_today_and_tomorrow_of_every_city(
+    stored_instance: dg.DagsterInstance,
+) -> None:
     at = datetime(2026, 6, 15, 5, 20, tzinfo=UTC)  # after midnight EST, before midnight CST
 
-    requests = schedule_requests(at)
+    requests = schedule_requests(at, stored_instance)
 
     keys = sorted(str(r.partition_key) for r in requests)
     expected = sorted(
@@ -70,15 +90,17 @@ def test_forecast_schedule_requests_today_and_tomorrow_of_every_city() -> None:
     assert {"NYC|2026-06-15", "NYC|2026-06-16", "CHI|2026-06-14", "CHI|2026-06-15"} <= set(keys)
     assert "CHI|2026-06-16" not in keys
     assert len({r.run_key for r in requests}) == len(requests)
-    with dg.partition_loading_context(effective_dt=at):
+    with dg.partition_loading_context(effective_dt=at, dynamic_partitions_store=stored_instance):
         assert all(city_day_partitions.has_partition_key(k) for k in keys)
 
 
-def test_forecast_schedule_run_keys_are_stable_per_tick() -> None:
+def test_forecast_schedule_run_keys_are_stable_per_tick(
+    stored_instance: dg.DagsterInstance,
+) -> None:
     at = datetime(2026, 6, 15, 5, 20, tzinfo=UTC)
-    first = {r.run_key for r in schedule_requests(at)}
-    retried = {r.run_key for r in schedule_requests(at)}
-    next_tick = {r.run_key for r in schedule_requests(at + timedelta(hours=3))}
+    first = {r.run_key for r in schedule_requests(at, stored_instance)}
+    retried = {r.run_key for r in schedule_requests(at, stored_instance)}
+    next_tick = {r.run_key for r in schedule_requests(at + timedelta(hours=3), stored_instance)}
     assert first == retried
     assert not first & next_tick
 
@@ -316,14 +338,14 @@ def test_live_refresh_sensor_pulls_every_live_partition_without_a_distribution(
 ) -> None:
     result = tick(live_refresh_sensor, sensor_resources)
     keys = {str(r.partition_key) for r in result.run_requests}
-    assert keys == {str(k) for _, k in live_partitions(NOW)}
+    assert keys == {str(k) for _, k in live_partitions(CITIES, NOW)}
     assert len(keys) == 2 * len(CITIES)
 
 
 def test_live_refresh_sensor_pulls_only_missing_or_stale_distributions(
     tick: Tick, sensor_resources: dict[str, Any], engine: Engine
 ) -> None:
-    for city, k in live_partitions(NOW):
+    for city, k in live_partitions(CITIES, NOW):
         day = date.fromisoformat(k.keys_by_dimension["date"])
         kinds = ("high",) if (city, day) == ("LAX", TOMORROW) else KINDS  # LAX lacks a low
         store_distribution(engine, city, day, NOW - timedelta(minutes=30), *kinds)
@@ -376,13 +398,13 @@ def test_distribution_follows_new_forecasts_under_the_automation_sensor(
 ) -> None:
     built = build_definitions(settings)
     now = datetime.now(UTC)
-    latest = max(
-        (k for k in city_day_partitions.get_partition_keys(current_time=now)),
-        key=lambda k: k.keys_by_dimension["date"],
+    keys = city_day_partitions.get_partition_keys(
+        current_time=now, dynamic_partitions_store=instance
     )
+    latest = max(keys, key=lambda k: k.keys_by_dimension["date"])
     distribution = dg.AssetKey("temperature_distribution")
     instance.report_runless_asset_event(dg.AssetMaterialization("weather_model"))
-    for k in city_day_partitions.get_partition_keys(current_time=now):
+    for k in keys:
         if k.keys_by_dimension["date"] == latest.keys_by_dimension["date"]:
             for asset in ("forecast_snapshots", "temperature_distribution"):
                 instance.report_runless_asset_event(dg.AssetMaterialization(asset, partition=k))
@@ -414,3 +436,72 @@ def test_one_run_per_city_day_is_configured_for_every_launch_path(tmp_path: Path
         "value": {"applyLimitPerUniqueValue": True},
         "limit": 1,
     } in limits
+
+
+# -- cities added at runtime, the registry's own automation ---------------------------------------
+
+
+def test_automation_picks_up_a_city_partition_added_at_runtime(
+    sensor_resources: dict[str, Any],
+) -> None:
+    """The schedule and the sensors read the cities from the instance on every tick: a city
+    the registry adds is scheduled at the next tick, with no code change or reload."""
+    at = datetime(2026, 6, 15, 5, 20, tzinfo=UTC)
+    with dg.instance_for_test() as fresh:
+
+        def cities_requested() -> tuple[set[str], set[str], set[str]]:
+            schedule = {split_key(str(r.partition_key))[0] for r in schedule_requests(at, fresh)}
+            context = dg.build_sensor_context(resources=sensor_resources, instance=fresh)
+            refresh = {
+                split_key(str(r.partition_key))[0]
+                for r in live_refresh_sensor(context).run_requests
+            }
+            context = dg.build_sensor_context(resources=sensor_resources, instance=fresh)
+            reports = {
+                split_key(str(r.partition_key))[0]
+                for r in climate_report_sensor(context).run_requests
+            }
+            return schedule, refresh, reports
+
+        assert cities_requested() == (set(), set(), set())  # no registry yet: nothing to run
+        assert add_city_partitions(fresh, ["NYC"]) == ["NYC"]
+        assert cities_requested() == ({"NYC"}, {"NYC"}, {"NYC"})
+        assert add_city_partitions(fresh, ["NYC", "DEN"]) == ["DEN"]
+        assert cities_requested() == ({"NYC", "DEN"}, {"NYC", "DEN"}, {"NYC", "DEN"})
+        # A partition of a code the station table does not know is never scheduled.
+        fresh.add_dynamic_partitions(CITY_PARTITIONS, ["XYZ"])
+        assert registered_cities(fresh) == ["DEN", "NYC"]
+        assert cities_requested() == ({"NYC", "DEN"}, {"NYC", "DEN"}, {"NYC", "DEN"})
+
+
+def test_trading_sensor_trades_a_city_added_at_runtime(
+    engine: Engine, sensor_resources: dict[str, Any]
+) -> None:
+    store_distribution(engine, "DEN", TODAY, NOW - timedelta(hours=1))
+    with dg.DagsterInstance.ephemeral() as fresh:
+        add_city_partitions(fresh, ["NYC"])
+        context = dg.build_sensor_context(resources=sensor_resources, instance=fresh)
+        assert trading_sensor(context).run_requests == []
+        add_city_partitions(fresh, ["DEN"])
+        context = dg.build_sensor_context(resources=sensor_resources, instance=fresh)
+        assert requested(trading_sensor(context)) == {"DEN|2026-03-10": "new_distribution"}
+
+
+def test_registry_is_discovered_at_startup_then_daily(
+    stored_instance: dg.DagsterInstance, sensor_resources: dict[str, Any]
+) -> None:
+    instance = stored_instance
+
+    def startup() -> dg.SensorResult:
+        context = dg.build_sensor_context(resources=sensor_resources, instance=instance)
+        return registry_startup_sensor(context)
+
+    [first] = startup().run_requests
+    assert first.run_key == f"registry:startup:{NOW:%Y%m%dT%H}"  # a failure retries hourly
+    instance.report_runless_asset_event(dg.AssetMaterialization("series_registry"))
+    assert startup().run_requests == []
+    assert registry_startup_sensor.job_name == registry_schedule.job_name == "registry_job"
+    assert registry_schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+    at = datetime(2026, 6, 15, 13, 30, tzinfo=UTC)
+    context = dg.build_schedule_context(instance=instance, scheduled_execution_time=at)
+    assert registry_schedule(context).run_key == "registry:20260615"

@@ -34,6 +34,8 @@ from weather_trader.core.gating import (
     nearest_instant,
     no_evaluation_reason,
     reason_code,
+    unverified_series_reason,
+    withhold,
 )
 from weather_trader.core.ports import Broker, PositionReader
 from weather_trader.core.quality import books_stale, forecasts_stale
@@ -65,7 +67,7 @@ from weather_trader.defs.resources import (
     ModelStoreResource,
     TradingConfigResource,
 )
-from weather_trader.store import repo, repo_proposals
+from weather_trader.store import repo, repo_proposals, repo_registry
 from weather_trader.store.repo_scores import EventScore
 
 
@@ -83,14 +85,21 @@ class DecisionConfig(Config):
 
 @asset(
     **PARTITIONED,
-    deps=["bracket_probabilities", "forecast_snapshots", "ours_model", "forecast_evaluation"],
+    deps=[
+        "bracket_probabilities",
+        "forecast_snapshots",
+        "ours_model",
+        "forecast_evaluation",
+        "series_registry",
+    ],
     group_name="trading",
     kinds=KINDS_TAG,
     description=(
         "Every candidate trade (each bracket, YES and NO) on ours (the weather distribution "
         "pooled with the market's prices at the decision) with EV after fees, fractional-Kelly "
         "size, risk verdict and the reason it was taken or skipped; nothing is taken on model "
-        "edge where the walk-forward evaluation measured none."
+        "edge where the walk-forward evaluation measured none, nor on a series whose "
+        "settlement station the registry has not verified."
     ),
 )
 def trade_decisions(
@@ -116,6 +125,9 @@ def trade_decisions(
     else the last trade, else the book's mid; normalised over the event). Where the newest
     evaluation known at ``as_of`` shows no edge for the city at the instant nearest ``as_of``,
     every candidate the model would have traded records why not (``no_measured_edge: ...``).
+
+    A city and kind without a verified series in the stored registry takes nothing: every
+    candidate records ``unverified_series: <the registry's reason>``.
     """
     limits, bankroll, now = trading.limits(), Decimal(trading.bankroll), clock.now()
     evaluations = evaluation_chooser(database)
@@ -126,8 +138,10 @@ def trade_decisions(
     reasons: dict[str, int] = {}
     blocked: dict[str, str] = {}
     own: dict[str, dict[str, Any]] = {}
+    unverified: dict[str, list[str]] = {}
     with database.session() as session:
         lots = repo.position_lots(session)
+        registry = repo_registry.load_registry(session)
     partitions = city_days(context)
     checks = latest_check_results(context.instance, [key for _, _, key in partitions])
     for city, day, key in partitions:
@@ -171,6 +185,10 @@ def trade_decisions(
                     decisions = gate_on_edge(decisions, no_edge)
                 if failed:
                     decisions = block(decisions, failed)
+                unlisted = unverified_series_reason(city, kind, registry)
+                if unlisted:
+                    decisions = withhold(decisions, unlisted)
+                    unverified.setdefault(key, []).append(kind)
                 lots += lots_from_decisions(decisions, as_of, settles_at)
                 stale_partitions += stale
                 frames.append(_decision_rows(decisions, kind, as_of))
@@ -202,6 +220,7 @@ def trade_decisions(
                     "taken": int(rows["taken"].sum()),
                     "blocked_by_check": blocked.get(key, "none"),
                     "edge_gate": edge_verdicts.get(key, "none"),
+                    "unverified_series": ", ".join(unverified.get(key, [])) or "none",
                     **{
                         f"reason_{k}": int(v)
                         for k, v in rows["reason"].map(reason_code).value_counts().items()
@@ -216,6 +235,10 @@ def trade_decisions(
             "blocked_by_check": ", ".join(f"{k}: {v}" for k, v in sorted(blocked.items()))
             or "none",
             "require_measured_edge": config.require_measured_edge,
+            "unverified_series": ", ".join(
+                f"{k}: {'+'.join(v)}" for k, v in sorted(unverified.items())
+            )
+            or "none",
             "partitions_without_measured_edge": sum(
                 v != "measured edge" for v in edge_verdicts.values()
             ),
