@@ -7,10 +7,12 @@ decimals, counts ``*_fp`` strings with 2; balances and settlement revenue stay i
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
+from weather_trader.core.cities import City
 from weather_trader.sim.exchange.book import Book
 from weather_trader.sim.exchange.catalog import Catalog, EventRef, MarketRef, minute_of
 from weather_trader.sim.exchange.engine import ExchangeEngine
@@ -121,10 +123,19 @@ def _rules(ref: MarketRef) -> str:
         cond = f"greater than {b.floor_strike}°"
     word = "highest" if ev.kind == "high" else "lowest"
     return (
-        f"If the {word} temperature recorded at {ev.city.name} ({ev.city.station}) for "
-        f"{ev.day:%b} {ev.day.day}, {ev.day.year} as reported by the National Weather "
-        f"Service's Climatological Report (Daily), is {cond}, then the market resolves to Yes."
+        f"If the {word} temperature recorded in {rules_place(ev.city)} for {ev.day:%B} "
+        f"{ev.day.day}, {ev.day.year} as reported by the National Weather Service's "
+        f"Climatological Report (Daily), is {cond}, then the market resolves to Yes."
     )
+
+
+def rules_place(city: City) -> str:
+    """The station's place as Kalshi's rules write it ("Central Park, New York"): the city's
+    first ``rules_names`` phrase, capitalised, so discovery verifies the local exchange's series
+    exactly as it verifies Kalshi's."""
+    if not city.rules_names:
+        return city.name
+    return re.sub(r"\b\w", lambda m: m.group().upper(), city.rules_names[0])
 
 
 def market_json(catalog: Catalog, engine: ExchangeEngine, ref: MarketRef, now: datetime) -> dict:
