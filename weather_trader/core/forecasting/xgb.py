@@ -7,8 +7,11 @@ temperature spends the few hundred cases a city has on what the forecasts get wr
 seasonal cycle they already know.
 
 One XGBoost booster (``objective="reg:quantileerror"`` with an array of ``quantile_alpha``) gives
-all quantile levels; crossing quantiles are sorted, turned into a pmf and truncated at the
-observed running max (high) / min (low) when the decision is made during the climate day.
+all quantile levels; crossing quantiles are sorted, turned into a pmf and bounded by the
+observed running max (high) / min (low) when the decision is made during the climate day. A low
+is also conditioned on the hour (:func:`cases.bound_by_observed`'s intraday prior) unless the
+booster learnt that itself, from at least :data:`MIN_ROWS_BOOSTED` training cases with an
+observed running extreme.
 
 Features, all from the case table's columns (no city or source is named in the code):
 
@@ -164,6 +167,8 @@ class FittedXGBoost:
     info: dict[str, Any] = field(default_factory=dict)
     bound_tolerance_f: float = 0.0
     name: str = NAME
+    learnt_intraday: bool = False
+    """The booster saw enough observed running extremes to condition on them by itself."""
 
     def predict_error_quantiles(self, cases: pd.DataFrame) -> np.ndarray:
         """``(n, L)`` sorted quantiles of ``X - fc_mean`` (NaN rows without forecasts)."""
@@ -188,7 +193,8 @@ class FittedXGBoost:
             return nan_pmf(0)
         q = self.predict_error_quantiles(cases) + _column(cases, "fc_mean")[:, None]
         pmf = pmf_from_quantiles(self.levels, q)
-        return bound_by_observed(pmf, cases, self.bound_tolerance_f)
+        priors = {} if self.learnt_intraday else None  # None: the default intraday priors
+        return bound_by_observed(pmf, cases, self.bound_tolerance_f, priors)
 
     def metadata(self) -> dict[str, Any]:
         """JSON-able: rows, rounds, validation loss, settings and the most useful features."""
@@ -291,6 +297,7 @@ class XGBoostModel:
         rounds = int(probe.best_iteration) + 1
         q_valid = np.sort(probe.predict(d_valid, iteration_range=(0, rounds)), axis=1)
         booster = xgb.train(params, matrix(slice(0, None)), num_boost_round=rounds)
+        observed = int(np.isfinite(_column(train, "obs_extreme")).sum())
         gain = booster.get_score(importance_type="total_gain")
         top = sorted(gain.items(), key=lambda kv: -kv[1])[:10]
         y_valid = y[cut:]
@@ -304,7 +311,16 @@ class XGBoostModel:
                 f"{lv:g}": float(np.mean(y_valid <= q_valid[:, j])) for j, lv in enumerate(levels)
             },
             top_features={k: float(v) for k, v in top},
+            observed_cases=observed,
         )
         return FittedXGBoost(
-            self.levels, sources, extras, enc, booster, None, info, self.bound_tolerance_f
+            self.levels,
+            sources,
+            extras,
+            enc,
+            booster,
+            None,
+            info,
+            self.bound_tolerance_f,
+            learnt_intraday=observed >= MIN_ROWS_BOOSTED,
         )
