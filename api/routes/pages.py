@@ -1,4 +1,5 @@
-"""The dashboard's HTML pages: overview, markets, trades, performance, backtests, settings, logs.
+"""The dashboard's HTML pages: overview, markets, trades, performance, backtests, settings,
+series, logs.
 
 Server-rendered with Jinja2; plots are SVG drawn here (:mod:`api.plots`), so nothing is fetched
 from a CDN. Pages that show live data carry ``data-live`` and ``static/live.js`` re-renders
@@ -22,7 +23,8 @@ from api.operator_settings import current_operator_settings
 from api.security import require_user
 from api.templating import templates
 from weather_trader.core.cities import CITIES
-from weather_trader.store import repo_proposals
+from weather_trader.core.series_registry import unlisted_series
+from weather_trader.store import repo_proposals, repo_registry
 from weather_trader.store.db import session_scope
 
 PAGE_DEPENDENCIES: list[Any] = [Depends(require_user)]
@@ -312,6 +314,29 @@ async def backtest_page(request: Request, name: str) -> HTMLResponse:
 async def settings_page(request: Request) -> HTMLResponse:
     """A form over ``GET``/``PUT /api/settings`` and the Kalshi key (id and fingerprint only)."""
     return render(request, "settings.html", "settings", cities=sorted(CITIES))
+
+
+# --- series registry -------------------------------------------------------------------------
+
+
+@router.get("/series", response_class=HTMLResponse)
+async def series_page(request: Request) -> HTMLResponse:
+    """Every Kalshi temperature series discovered, its station, and why it is not verified
+    (unverified series are never traded)."""
+
+    def load() -> dict[str, Any]:
+        with _session(request) as session:
+            entries = repo_registry.load_registry(session)
+            discovered_at = repo_registry.registry_discovered_at(session)
+        return {
+            "entries": entries,
+            "discovered_at": discovered_at,
+            "verified": sum(e.verified for e in entries),
+            "unlisted": unlisted_series(entries) if entries else [],
+        }
+
+    context = await run_in_threadpool(load)
+    return render(request, "series.html", "series", **context)
 
 
 @router.get("/logs", response_class=HTMLResponse)
