@@ -179,3 +179,22 @@ def test_a_configured_api_url_is_used_instead_of_starting_an_exchange(
     finally:
         state.close()
     assert len(entries) == 2 * len(CITIES) and all(e["verified"] for e in entries)
+
+
+def test_every_temperature_series_of_the_recorded_data_is_in_the_sim_registry(
+    real_discovery: tuple[int, str], realdata_dir: Path
+) -> None:
+    """The real /events crawl (Feb 2025) and the 2026 recordings name series the registry lists."""
+    crawl = realdata_dir / "kalshi/harrodyuan_kalshi-data-collector/open_events_20250219.json"
+    recorded = {
+        e["series_ticker"]
+        for e in json.loads(crawl.read_text())["events"]
+        if e["series_ticker"].startswith(("KXHIGH", "KXLOWT"))
+    }
+    for name in ("kxhighny_open_trimmed.json", "kxhighny_settled_trimmed.json"):
+        data = json.loads((realdata_dir / "kalshi/tMer234_trimmed" / name).read_text())
+        recorded |= {m["event_ticker"].split("-")[0] for m in data["markets"]}
+    listed = {e["series_ticker"]: e["verified"] for e in json.loads(real_discovery[1])}
+
+    assert len(recorded) >= 7
+    assert {t: listed.get(t) for t in sorted(recorded)} == {t: True for t in sorted(recorded)}
