@@ -35,6 +35,7 @@ from urllib.parse import parse_qs, urlparse
 
 from weather_trader.core.cities import (
     CITIES,
+    KINDS,
     City,
     Kind,
     UnknownCityError,
@@ -222,8 +223,9 @@ def _entry(
     city: City | None,
     cli: str | None,
     reason: str,
+    *,
+    verified: bool = False,
 ) -> RegistryEntry:
-    verified = reason == VERIFIED_REASON
     return RegistryEntry(
         series_ticker=listing.series_ticker,
         city=city.code if city else None,
@@ -298,9 +300,9 @@ def reconcile_one(listing: SeriesListing) -> RegistryEntry:
                 f"{city.name} settles on {city.cli_product})",
                 city,
             )
+        named_by = "settlement source is" if linked else "rules quote"
         return unverified(
-            f"settlement source is {cli} but rules name '{place}', whose CLI is {city.cli_product}",
-            city,
+            f"{named_by} {cli} but rules name '{place}', whose CLI is {city.cli_product}", city
         )
     if not quotes_nws_climate_report(rules):
         twc = any(_WEATHER_COMPANY.search(f"{n} {u}") for n, u in listing.settlement_sources)
@@ -315,7 +317,7 @@ def reconcile_one(listing: SeriesListing) -> RegistryEntry:
             "fetch markets by our ticker)",
             city,
         )
-    return _entry(listing, kind, city, cli, VERIFIED_REASON)
+    return _entry(listing, kind, city, cli, VERIFIED_REASON, verified=True)
 
 
 def reconcile(listings: Iterable[SeriesListing]) -> list[RegistryEntry]:
@@ -327,5 +329,5 @@ def unlisted_series(entries: Iterable[RegistryEntry]) -> list[str]:
     """Our table's series tickers the exchange did not list (sorted): cities we know of that
     the registry cannot trade."""
     listed = {e.series_ticker for e in entries}
-    ours = {c.series(k) for c in CITIES.values() for k in ("high", "low")}
+    ours = {c.series(k) for c in CITIES.values() for k in KINDS}
     return sorted(ours - listed)

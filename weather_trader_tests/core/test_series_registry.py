@@ -240,6 +240,16 @@ def test_a_cli_product_quoted_by_the_rules_must_agree_with_the_link(nyc_rules: s
     )
 
 
+def test_a_cli_product_quoted_for_another_station_is_unverified(nyc_rules: str) -> None:
+    rules = nyc_rules.replace("Central Park, New York", "Central Park, New York (CLIMDW)")
+    entry = reconcile_one(listing("KXHIGHNY", rules, TWC_SOURCE))
+
+    assert not entry.verified and entry.city == "NYC"
+    assert entry.reason == (
+        "rules quote CLIMDW but rules name 'Central Park, New York (CLIMDW)', whose CLI is CLINYC"
+    )
+
+
 def test_a_place_is_matched_whole_not_by_a_word_it_contains(nyc_rules: str) -> None:
     """ "Central Park, New York" verifies NYC; a place that only contains it does not."""
     rules = nyc_rules.replace("Central Park, New York", "Central Park, New York Botanical Garden")
