@@ -139,3 +139,21 @@ def test_a_check_evaluation_counts_for_the_partitions_its_run_covered(
     tags: dict[str, str], covered: bool
 ) -> None:
     assert run_covers(tags, "NYC|2026-03-10") is covered
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "covered"),
+    [
+        ("CHI|2026-03-01", "PHL|2026-03-31", True),  # NYC lies between, in the instance's order
+        ("NYC|2026-03-01", "AUS|2026-03-31", True),
+        ("AUS|2026-03-01", "PHL|2026-03-31", False),  # AUS was added after NYC
+        ("CHI|2026-03-11", "PHL|2026-03-31", False),  # the day is outside the range
+        ("CHI|2026-03-01", "XYZ|2026-03-31", False),  # not a city partition
+    ],
+)
+def test_a_range_run_over_several_cities_covers_those_between_its_ends(
+    start: str, end: str, covered: bool
+) -> None:
+    order = ["CHI", "NYC", "PHL", "AUS"]
+    tags = {"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end}
+    assert run_covers(tags, "NYC|2026-03-10", order) is covered
