@@ -10,12 +10,14 @@ wherever ``../shared/realdata`` has that station):
 
 * ``cli_section``: the station heading of real CLI products ("...THE <section> CLIMATE
   SUMMARY FOR ..."), as NWS printed them in 2026 (CLIDCA, CLIHOU and CLINYC are in realdata).
-* ``rules_names``: how Kalshi's ``rules_primary`` names the place, lower case, most specific
-  first. The original high series name the station ("recorded in Central Park, New York",
-  "recorded at Chicago Midway, IL"); the ``KXLOWT*``/``KXHIGHT*`` series name only the city
-  ("recorded at Houston"), so a city name alone cannot tell Hobby from Intercontinental:
-  verification must also check the CLI product (the rules' "(CLIHOU)" or the settlement
-  source's ``issuedby=HOU``).
+* ``rules_names``: how Kalshi's ``rules_primary`` names the place, lower case. Where there are
+  several, the first names the station itself ("recorded in Central Park, New York",
+  "recorded at Chicago Midway, IL", as the original high series do) and the rest only the
+  town (the ``KXLOWT*``/``KXHIGHT*`` series say "recorded at Chicago"). A town name alone
+  does not identify a station (Chicago has Midway and O'Hare): it verifies a series only when
+  the CLI product (the rules' "(CLIMDW)" or the settlement source's ``issuedby=MDW``)
+  confirms the station, and never for a product that reports several stations
+  (:data:`SHARED_CLI_PRODUCTS`: "recorded at Houston" with CLIHOU could be Intercontinental).
 * ``lat``/``lon``: the ASOS site of the station (NWS ``/stations/{icao}`` and the NOAA normals
   station metadata), not the city centre: the model sources ask for these coordinates.
 * ``grid``: a *default* NWS forecast grid cell. The NWS client resolves ``/points/{lat},{lon}``
@@ -103,6 +105,11 @@ class City:
         """The fixed standard-time zone of the climate day (no daylight saving)."""
         return timezone(timedelta(hours=self.std_utc_offset_hours))
 
+    @property
+    def station_rules_name(self) -> str | None:
+        """The rules phrase that names the station itself (None: our rules names are towns)."""
+        return self.rules_names[0] if len(self.rules_names) > 1 else None
+
     def plausible_range_f(self, margin_f: float = RECORD_MARGIN_F) -> tuple[float, float]:
         """Temperatures outside the station's records by more than ``margin_f`` are impossible."""
         return self.record_low_f - margin_f, self.record_high_f + margin_f
@@ -155,7 +162,7 @@ CITIES: dict[str, City] = {
              "WASHINGTON NATIONAL DC", ("washington dc",), G("LWX", 97, 69)),  # grid ~
         City("HOU", "Houston (Hobby)", "KHOU", "CLIHOU", "HGX",
              29.6381, -95.2819, -6, "America/Chicago", "KXHIGHTHOU", "KXLOWTHOU", 109, 5,
-             "HOUSTON/HOBBY AIRPORT", ("houston",), G("HGX", 66, 90)),  # grid ~
+             "HOUSTON/HOBBY AIRPORT", ("houston hobby", "houston"), G("HGX", 66, 90)),  # grid ~
         City("LAS", "Las Vegas (Harry Reid)", "KLAS", "CLILAS", "VEF",
              36.0719, -115.1634, -8, "America/Los_Angeles", "KXHIGHTLV", "KXLOWTLV", 120, 8,
              "LAS VEGAS NV", ("las vegas",), G("VEF", 122, 94)),  # grid ~
@@ -183,6 +190,9 @@ CITIES: dict[str, City] = {
     )
 }  # fmt: skip
 GRID_VERIFIED: frozenset[str] = frozenset({"NYC"})
+SHARED_CLI_PRODUCTS: frozenset[str] = frozenset({"CLIHOU"})
+"""CLI products that report several stations, of which we trade one (CLIHOU: Intercontinental
+first, then Hobby): the product does not confirm which station a series settles on."""
 """Cities whose default grid cell is a recorded ``/points`` answer; the rest are estimates."""
 
 

@@ -16,7 +16,9 @@ A series is *verified* only when all of these hold:
   city's ``rules_names`` (case, spacing and a trailing state code aside: "Chicago Midway, IL"
   is "chicago midway"; "Houston Intercontinental" is not "houston");
 * the CLI product its settlement source links to, or its rules quote ("(CLIHOU)"), if any,
-  is that city's ``cli_product``;
+  is that city's ``cli_product``; where the rules name only the town ("recorded at Chicago"),
+  that CLI product must be there, and must report that one station (not CLIHOU, which
+  reports Intercontinental and Hobby);
 * its ticker is the one our table has for that city and kind (our feeds fetch markets by our
   table's ticker, so another ticker would never be traded correctly).
 
@@ -36,6 +38,7 @@ from urllib.parse import parse_qs, urlparse
 from weather_trader.core.cities import (
     CITIES,
     KINDS,
+    SHARED_CLI_PRODUCTS,
     City,
     Kind,
     UnknownCityError,
@@ -205,9 +208,14 @@ def cities_named_by(place: str) -> list[City]:
 
     Containment is not enough: "Houston Intercontinental" contains "houston" but is not Hobby.
     """
-    key = _normal(_CLI_IN_TEXT_PAREN.sub(" ", place))
-    keys = {key, _STATE_SUFFIX.sub("", key)}
+    keys = _place_keys(place)
     return [c for c in CITIES.values() if keys & {_normal(p) for p in c.rules_names}]
+
+
+def _place_keys(place: str) -> set[str]:
+    """The forms of a rules place that may equal a rules name (with and without ", IL")."""
+    key = _normal(_CLI_IN_TEXT_PAREN.sub(" ", place))
+    return {key, _STATE_SUFFIX.sub("", key)}
 
 
 def _city_of_ticker(series_ticker: str) -> City | None:
@@ -293,6 +301,19 @@ def reconcile_one(listing: SeriesListing) -> RegistryEntry:
             )
         return unverified(f"no station in our table for '{place}'")
     city = named[0]
+    town_only = _normal(city.station_rules_name or "") not in _place_keys(place)
+    if town_only and city.cli_product in SHARED_CLI_PRODUCTS:
+        return unverified(
+            f"rules name only the town '{place}', and {city.cli_product} reports several "
+            f"stations: they do not say it is {city.name}",
+            city,
+        )
+    if town_only and cli is None:
+        return unverified(
+            f"rules name only the town '{place}' and no CLI product confirms the station "
+            f"({city.name}, {city.cli_product})",
+            city,
+        )
     if cli is not None and cli != city.cli_product:
         if not cli_cities:
             return unverified(

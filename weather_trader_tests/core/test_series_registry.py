@@ -259,6 +259,42 @@ def test_a_place_is_matched_whole_not_by_a_word_it_contains(nyc_rules: str) -> N
     assert entry.reason.startswith("rules name 'Central Park, New York Botanical Garden' but")
 
 
+def test_a_town_name_verifies_only_with_the_cli_product_confirming_the_station(
+    nyc_rules: str,
+) -> None:
+    """ "Recorded at Chicago" could be O'Hare: only CLIMDW says it is Midway."""
+    rules = nyc_rules.replace("Central Park, New York", "Chicago")
+    confirmed = reconcile_one(listing("KXLOWTCHI", rules.replace("highest", "lowest"), MDW_SOURCE))
+    alone = reconcile_one(listing("KXLOWTCHI", rules.replace("highest", "lowest"), TWC_SOURCE))
+
+    assert confirmed.verified, confirmed.reason
+    assert not alone.verified and alone.city == "CHI"
+    assert alone.reason == (
+        "rules name only the town 'Chicago' and no CLI product confirms the station "
+        "(Chicago (Midway), CLIMDW)"
+    )
+
+
+def test_houston_by_town_name_is_unverified_because_clihou_reports_two_stations(
+    nyc_rules: str,
+) -> None:
+    hou = get_city("HOU")
+    town = reconcile_one(
+        listing(hou.series("high"), nyc_rules.replace("Central Park, New York", "Houston (CLIHOU)"))
+    )
+    hobby = reconcile_one(
+        listing(
+            hou.series("high"),
+            nyc_rules.replace("Central Park, New York", "Houston Hobby"),
+            cli_source("HGX", "CLIHOU"),
+        )
+    )
+
+    assert not town.verified
+    assert "CLIHOU reports several stations" in town.reason
+    assert hobby.verified, hobby.reason
+
+
 def test_rules_without_a_place_are_unverified() -> None:
     entry = reconcile_one(
         listing("KXHIGHNY", "The highest temperature in NYC decides.", NYC_SOURCE)
