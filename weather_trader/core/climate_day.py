@@ -50,6 +50,21 @@ def climate_date_of(city_code: str, moment: datetime) -> date:
     return moment.astimezone(get_city(city_code).standard_tz).date()
 
 
+def hours_elapsed(city_code: str, day: date, moment: datetime) -> float | None:
+    """Hours of ``day``'s climate day elapsed at ``moment`` (0..24, 24 once it is over), or
+    None before it starts. A low's running minimum is final only at 24: the low can still be
+    set at 23:59 local standard time (00:59 daylight time on the next calendar day).
+
+    Raises:
+        ClimateDayError: If ``moment`` is naive.
+    """
+    _require_aware(moment, "moment")
+    start, _ = climate_day_window(city_code, day)
+    if moment < start:
+        return None
+    return min((moment - start) / timedelta(hours=1), 24.0)
+
+
 def decision_time(city_code: str, day: date) -> datetime:
     """The replay decision instant for ``day``: 10:00 local standard time the day before (UTC).
 

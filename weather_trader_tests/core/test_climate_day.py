@@ -12,6 +12,7 @@ from weather_trader.core.climate_day import (
     climate_day_window,
     decision_time,
     final_report_expected_at,
+    hours_elapsed,
     lead_days,
     pipeline_as_of,
 )
@@ -138,3 +139,22 @@ def test_final_report_expected_next_morning_standard_time() -> None:
     assert final_report_expected_at("LAX", date(2026, 1, 31)) == datetime(
         2026, 2, 1, 15, tzinfo=UTC
     )
+
+
+def test_hours_elapsed_runs_to_24_at_midnight_lst_in_daylight_time_too() -> None:
+    day = date(2026, 7, 4)
+    start, end = climate_day_window("NYC", day)
+    assert hours_elapsed("NYC", day, start - timedelta(minutes=1)) is None
+    assert hours_elapsed("NYC", day, start) == 0.0
+    # 08:00 EST = 09:00 EDT on the clock.
+    assert (
+        hours_elapsed("NYC", day, datetime(2026, 7, 4, 9, tzinfo=ZoneInfo("America/New_York")))
+        == 8.0
+    )
+    # 00:55 EDT on July 5th is 23:55 EST: the low can still fall for another five minutes.
+    late = datetime(2026, 7, 5, 0, 55, tzinfo=ZoneInfo("America/New_York"))
+    assert hours_elapsed("NYC", day, late) == pytest.approx(24 - 5 / 60)
+    assert hours_elapsed("NYC", day, end) == 24.0
+    assert hours_elapsed("NYC", day, end + timedelta(days=3)) == 24.0
+    with pytest.raises(ClimateDayError):
+        hours_elapsed("NYC", day, datetime(2026, 7, 4, 12))

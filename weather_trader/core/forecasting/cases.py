@@ -386,6 +386,28 @@ def condition_on_running_extreme(
     return out
 
 
+def bound_observed_pmf(
+    pmf: np.ndarray,
+    kind: str,
+    floor: float | None,
+    cap: float | None,
+    hours_elapsed: float | None,
+    priors: Mapping[str, IntradayPrior] | None = None,
+) -> np.ndarray:
+    """One stored pmf (a row) given the running max (``floor``, highs) or min (``cap``, lows)
+    observed ``hours_elapsed`` into the climate day: as :func:`bound_by_observed` does for a
+    case table (a kind with a prior is conditioned on the hour, others truncated)."""
+    extreme = floor if kind == "high" else cap
+    cases = pd.DataFrame(
+        {
+            "kind": [kind],
+            "obs_extreme": [np.nan if extreme is None else float(extreme)],
+            "obs_hour": [np.nan if hours_elapsed is None else float(hours_elapsed)],
+        }
+    )
+    return bound_by_observed(np.atleast_2d(pmf), cases, priors=priors)
+
+
 def bound_by_observed(
     pmf: np.ndarray,
     cases: pd.DataFrame,

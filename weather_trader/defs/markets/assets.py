@@ -16,8 +16,9 @@ from dagster import (
 )
 
 from weather_trader.core.cities import KINDS
-from weather_trader.core.climate_day import pipeline_as_of
-from weather_trader.core.forecasting.pmf import apply_bounds, bracket_probs, pmf_from_normal
+from weather_trader.core.climate_day import hours_elapsed, pipeline_as_of
+from weather_trader.core.forecasting.cases import bound_observed_pmf
+from weather_trader.core.forecasting.pmf import bracket_probs, pmf_from_normal
 from weather_trader.core.quality import sums_to_one
 from weather_trader.core.records import MarketSnapshot
 from weather_trader.core.skill import pmf_from_extra
@@ -170,13 +171,17 @@ def bracket_probabilities(
 def priced_brackets(dist: DistributionRecord, snapshots: list[MarketSnapshot]) -> list[float]:
     """P(YES) of each market: the stored pmf's mass on its integers, after the observed bounds.
 
-    A distribution stored by the earlier normal predictor (no pmf in ``extra``) is priced as
-    its normal's integer pmf, P(T=k) = P(k-0.5 <= X < k+0.5).
+    A low is conditioned on its running minimum and the hour of the climate day (the minimum
+    so far is final only at midnight LST: ``core.forecasting.cases.bound_observed_pmf``); a
+    high is truncated at its running maximum. A distribution stored by the earlier normal
+    predictor (no pmf in ``extra``) is priced as its normal's integer pmf,
+    P(T=k) = P(k-0.5 <= X < k+0.5).
     """
     row = (
         pmf_from_extra(dist.extra)
         if "pmf" in dist.extra
         else pmf_from_normal(dist.mu, dist.sigma)[0]
     )
-    bounded = apply_bounds(row, floor=dist.floor, cap=dist.cap)
+    hours = hours_elapsed(dist.city, dist.climate_date, dist.as_of)
+    bounded = bound_observed_pmf(row, dist.kind, dist.floor, dist.cap, hours)
     return [float(p) for p in bracket_probs(bounded[0], [s.bracket for s in snapshots])]

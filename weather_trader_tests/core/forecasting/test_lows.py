@@ -20,6 +20,7 @@ from weather_trader.core.forecasting.cases import (
     LOW_PRIOR,
     IntradayPrior,
     bound_by_observed,
+    bound_observed_pmf,
     build_cases,
     condition_on_running_extreme,
 )
@@ -227,3 +228,14 @@ def test_a_fitted_model_keeps_a_lows_mass_below_the_morning_min() -> None:
     assert (p[SUPPORT[None, :] > m] == 0.0).all()
     below = np.where(SUPPORT[None, :] < m, p, 0.0).sum(axis=1)
     assert (below > 0.1).all() and (below < 0.8).all()
+
+
+def test_a_stored_pmf_is_priced_with_its_bound_and_hour() -> None:
+    f = pmf_from_normal(30.0, 2.5)[0]
+    low = bound_observed_pmf(f, "low", None, 31.0, 8.0)
+    expected = condition_on_running_extreme(f, "low", 31.0, 8.0, LOW_PRIOR)
+    np.testing.assert_allclose(low, expected)
+    # Replays decide before the day: no hour, nothing observed, the pmf as stored.
+    np.testing.assert_allclose(bound_observed_pmf(f, "low", None, None, None)[0], f)
+    high = bound_observed_pmf(f, "high", 32.0, None, 14.0)
+    np.testing.assert_allclose(high, apply_bounds(f, floor=32.0))
