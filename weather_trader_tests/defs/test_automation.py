@@ -490,18 +490,16 @@ def test_trading_sensor_trades_a_city_added_at_runtime(
 def test_registry_is_discovered_at_startup_then_daily(
     stored_instance: dg.DagsterInstance, sensor_resources: dict[str, Any]
 ) -> None:
-    instance = stored_instance
-
     def startup() -> dg.SensorResult:
-        context = dg.build_sensor_context(resources=sensor_resources, instance=instance)
+        context = dg.build_sensor_context(resources=sensor_resources, instance=stored_instance)
         return registry_startup_sensor(context)
 
     [first] = startup().run_requests
     assert first.run_key == f"registry:startup:{NOW:%Y%m%dT%H}"  # a failure retries hourly
-    instance.report_runless_asset_event(dg.AssetMaterialization("series_registry"))
+    stored_instance.report_runless_asset_event(dg.AssetMaterialization("series_registry"))
     assert startup().run_requests == []
     assert registry_startup_sensor.job_name == registry_schedule.job_name == "registry_job"
     assert registry_schedule.default_status == dg.DefaultScheduleStatus.RUNNING
     at = datetime(2026, 6, 15, 13, 30, tzinfo=UTC)
-    context = dg.build_schedule_context(instance=instance, scheduled_execution_time=at)
+    context = dg.build_schedule_context(instance=stored_instance, scheduled_execution_time=at)
     assert registry_schedule(context).run_key == "registry:20260615"
