@@ -20,6 +20,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from weather_trader.sources.kalshi.urls import DEMO_BASE_URL, PROD_BASE_URL
 
 Mode = Literal["sim", "paper", "demo", "live"]
+KalshiTier = Literal["basic", "advanced", "premier", "paragon", "prime"]
+"""Kalshi's API tiers (``sources.kalshi.ratelimit.TIERS``): the client's token buckets."""
 
 KALSHI_API_URLS: dict[str, str] = {
     "paper": PROD_BASE_URL,
@@ -125,6 +127,7 @@ class Settings(EnvSettings):
     kalshi_key_id: str | None = env("KALSHI_KEY_ID", None)
     kalshi_private_key_path: Path | None = env("KALSHI_PRIVATE_KEY_PATH", None)
     kalshi_private_key_passphrase: SecretStr | None = env("KALSHI_PRIVATE_KEY_PASSPHRASE", None)
+    kalshi_api_tier: KalshiTier = env("KALSHI_API_TIER", "basic")
 
     @model_validator(mode="after")
     def _modes_have_what_they_need(self) -> Settings:

@@ -44,6 +44,7 @@ VALID: dict[str, tuple[str, Any]] = {
     "KALSHI_KEY_ID": ("key-1", "key-1"),
     "KALSHI_PRIVATE_KEY_PATH": ("/srv/kalshi.pem", Path("/srv/kalshi.pem")),
     "KALSHI_PRIVATE_KEY_PASSPHRASE": ("pass", SecretStr("pass")),
+    "KALSHI_API_TIER": ("prime", "prime"),
 }  # fmt: skip
 # Settings a mode needs besides itself.
 NEEDS = {"WEATHER_TRADER_MODE": {"WEATHER_TRADER_USER_AGENT": "wt (ops@example.com)"}}
@@ -64,6 +65,7 @@ INVALID = [
     ("WEATHER_TRADER_MAX_FORECAST_AGE_HOURS", "soon"),
     ("WEATHER_TRADER_FEED_METRICS_PORT", "70000"),
     ("KALSHI_API_URL", "api.kalshi.com"),
+    ("KALSHI_API_TIER", "platinum"),
 ]
 FREE_TEXT = {
     "WEATHER_TRADER_HOME", "DATABASE_URL", "WEATHER_TRADER_DAGSTER_POSTGRES_URL",

@@ -132,6 +132,8 @@ class KalshiApiResource(ConfigurableResource):
     key_id: str | None = None
     private_key_path: str | None = None
     private_key_passphrase: str | None = None
+    tier: str = "basic"
+    """The API tier sizing the client's rate-limit buckets (the local exchange has no limits)."""
     database_url: str | None = None
     """Where a key stored with ``weather-trader kalshi-key set`` is read when no path is set."""
     home: str | None = None
@@ -191,7 +193,7 @@ class KalshiApiResource(ConfigurableResource):
                 stored = self._stored_key()
                 assert stored is not None  # _require_key passed
                 credentials = KalshiCredentials.from_pem(*stored)
-            self._clients[signed] = KalshiClient(self.api_url, credentials)
+            self._clients[signed] = KalshiClient(self.api_url, credentials, tier=self.tier)
         return self._clients[signed]
 
 
@@ -431,6 +433,7 @@ def _kalshi_api(settings: Settings) -> KalshiApiResource:
     assert url is not None  # every mode but in-process sim has one
     return KalshiApiResource(
         api_url=url,
+        tier=settings.kalshi_api_tier,
         database_url=_database_url(settings),
         home=str(settings.resolved_home),
         key_id=settings.kalshi_key_id,
