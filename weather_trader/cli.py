@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="weather-trader", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser("demo", help="replay the last N climate days offline and summarise")
-    demo.add_argument("--days", type=int, default=30, help="climate days to trade (default 30)")
+    demo.add_argument("--days", type=int, default=14, help="climate days to trade (default 14)")
     demo.add_argument(
         "--history-days",
         type=int,

@@ -9,6 +9,12 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG as RANGE_END,
+)
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_START_TAG as RANGE_START,
+)
 from sqlalchemy import func, select
 
 from weather_trader.core.cities import CITIES
@@ -22,7 +28,7 @@ from weather_trader.store.db import make_engine, session_scope
 from weather_trader.store.models import FillRow
 
 ROW = re.compile(
-    r"^(?P<city>[A-Z]{3})\s+(?P<trades>\d+)\s+(?P<settled>\d+)\s+(?P<hit>\d+%|-)"
+    r"^(?P<city>[A-Z]{2,4})\s+(?P<trades>\d+)\s+(?P<settled>\d+)\s+(?P<hit>\d+%|-)"
     r"\s+(?P<pnl>-?\d+\.\d\d)\s+(?P<ours>\d\.\d{3}|-)\s+(?P<mkt>\d\.\d{3}|-)$"
 )
 
@@ -52,14 +58,32 @@ def test_demo_runs_the_whole_loop_and_prints_a_row_per_city(
     assert Decimal(total_pnl) == sum(Decimal(r["pnl"]) for r in rows.values())
     assert all(r["ours"] != "-" and r["mkt"] != "-" for r in rows.values())  # every day scored
 
-    # Per city a backfill range run and a trading range run, and one training run, all in the
-    # instance under the home.
+    # Seven runs in the instance under the home, none per city: the registry, two backfill
+    # rectangles of half the cities each, the models and their evaluation, and the replay's two
+    # parts, each over every city.
     with dg.DagsterInstance.from_config(str(settings.dagster_home)) as instance:
         records = instance.get_run_records()
-        assert len(records) == 1 + 2 * len(CITIES)
         assert all(r.dagster_run.is_success for r in records)
-        jobs = [r.dagster_run.job_name for r in records]
-        assert jobs.count("pipeline_job") == jobs.count("archive_backfill_job") == len(CITIES)
+        jobs = sorted(r.dagster_run.job_name for r in records)
+        assert jobs == [
+            *["archive_backfill_job"] * 2, "model_job", "model_job", "pipeline_job",
+            "pipeline_job", "registry_job",
+        ]  # fmt: skip
+        order = instance.get_dynamic_partitions("city")
+        assert sorted(order) == sorted(CITIES)  # the registry added every city
+
+        def spanned(job: str) -> list[list[str]]:
+            tags = [r.dagster_run.tags for r in records if r.dagster_run.job_name == job]
+            return sorted(
+                order[order.index(t[RANGE_START].split("|")[0]) : order.index(
+                    t[RANGE_END].split("|")[0]) + 1]
+                for t in tags
+            )  # fmt: skip
+
+        halves = spanned("archive_backfill_job")
+        assert sorted(halves[0] + halves[1]) == sorted(CITIES)
+        assert abs(len(halves[0]) - len(halves[1])) <= 1
+        assert spanned("pipeline_job") == [order, order]
     engine = make_engine(settings.resolved_database_url)
     try:
         with session_scope(engine) as session:
