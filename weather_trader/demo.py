@@ -274,6 +274,7 @@ def run_world(
     settings: Settings,
     window: Window,
     phase_seconds: dict[str, float] | None = None,
+    pace: Pace | None = None,
 ) -> list[str] | None:
     """Steps 1-4 of the module docstring over ``window``; the benchmark
     (``benchmarks/scale.py``) runs it over a year.
@@ -282,7 +283,8 @@ def run_world(
         settings: Sim-mode settings; the home holds the Dagster instance and the database.
         window: The archived and traded days.
         phase_seconds: Filled with the wall time of each phase (registry, backfill, models,
-            replay), when given.
+            replay) and the number of days replayed, when given.
+        pace: How the replay is cut (default: the demo's, all days at once).
 
     Returns:
         The cities traded, or None when a run failed.
@@ -312,7 +314,7 @@ def run_world(
                 }
             )
             lane.start(settings)  # the worker never talks to the exchange
-            cities = _phases(trading, DagsterInstance.get(), lane, window, timings)
+            cities = _phases(trading, DagsterInstance.get(), lane, window, timings, pace or Pace())
             # Hand the exchange back to wall time (settling what the replay left open), so
             # `make dev` finds it live.
             control = SimExchangeControl.from_key_file(trading.kalshi_api_url, key_id, key_path)
@@ -328,6 +330,7 @@ def _phases(
     lane: _Lane,
     window: Window,
     timings: dict[str, float],
+    pace: Pace,
 ) -> list[str] | None:
     """The demo's phases over ``window``; the cities traded, or None when a run failed."""
     defs = build_definitions(trading)
@@ -379,7 +382,6 @@ def _phases(
         "instants": DEMO_INSTANTS,
         "components": DEMO_COMPONENTS,
     }
-    replay = city_day_ranges(instance, cities, window.start, window.end)
     models = RangeRun(
         "model_job",
         assets=MODEL_ASSETS,
@@ -388,17 +390,61 @@ def _phases(
     evaluation = RangeRun(
         "model_job", assets=(EVALUATION,), run_config={"ops": {EVALUATION: {"config": suite}}}
     )
-    markets = [RangeRun("pipeline_job", str(f), str(t), REPLAY_MARKET_ASSETS) for f, t in replay]
-    trades = [RangeRun("pipeline_job", str(f), str(t), REPLAY_TRADING_ASSETS) for f, t in replay]
+    chunks = _chunks(window, pace.chunk_days)
+    first = _replay_runs(instance, cities, *chunks[0])
     t0 = time.monotonic()
     # The evaluation refits its own models weekly: it needs the archive, not the fitted models.
-    if not _in_two_lanes(defs, instance, trading, lane, [models, *markets], [evaluation]):
+    here = [models, *first[0]] if pace.overlap else [models]
+    if not _in_two_lanes(defs, instance, trading, lane, here, [evaluation]):
         return None
     timings["models"] = time.monotonic() - t0
     t0 = time.monotonic()
-    ok = all(_logged(defs, instance, trading, "main", run) for run in trades)
-    timings["replay"] = timings["models"] + time.monotonic() - t0
-    return cities if ok else None
+    replayed = 0
+    for i, (start, end) in enumerate(chunks):
+        if i and pace.deadline is not None and time.monotonic() > pace.deadline:
+            break
+        markets, trades = _replay_runs(instance, cities, start, end)
+        runs = trades if i == 0 and pace.overlap else [*markets, *trades]
+        if not all(_logged(defs, instance, trading, "main", run) for run in runs):
+            return None
+        replayed += (end - start).days + 1
+    timings["replay"] = time.monotonic() - t0 + (timings["models"] if pace.overlap else 0.0)
+    timings["replayed_days"] = replayed
+    return cities
+
+
+@dataclass(frozen=True)
+class Pace:
+    """How the replay is cut: the demo replays its days in one go, overlapping the models;
+    the scale benchmark replays a year in chunks until a deadline, phases apart.
+
+    Attributes:
+        chunk_days: Days per pair of replay runs (None: all of them).
+        deadline: ``time.monotonic()`` after which no further chunk starts (None: none).
+        overlap: Materialise the first chunk's weather and markets while the models fit.
+    """
+
+    chunk_days: int | None = None
+    deadline: float | None = None
+    overlap: bool = True
+
+
+def _chunks(window: Window, chunk_days: int | None) -> list[tuple[date, date]]:
+    """The traded days cut into consecutive ``(first, last)`` spans of ``chunk_days``."""
+    days = window.traded_days
+    size = chunk_days or len(days)
+    return [(days[i], days[min(i + size, len(days)) - 1]) for i in range(0, len(days), size)]
+
+
+def _replay_runs(
+    instance: DagsterInstance, cities: list[str], start: date, end: date
+) -> tuple[list[RangeRun], list[RangeRun]]:
+    """The replay's runs over ``cities`` x ``start..end``: markets first, then trading."""
+    ranges = [(str(f), str(t)) for f, t in city_day_ranges(instance, cities, start, end)]
+    return (
+        [RangeRun("pipeline_job", f, t, REPLAY_MARKET_ASSETS) for f, t in ranges],
+        [RangeRun("pipeline_job", f, t, REPLAY_TRADING_ASSETS) for f, t in ranges],
+    )
 
 
 def _cities_between(cities: list[str], first: Any, last: Any) -> list[str]:
@@ -480,13 +526,14 @@ def _planned_events_per_asset() -> Iterator[None]:
 
 @contextmanager
 def _pool_slots(instance: DagsterInstance, pool: str, slots: int) -> Iterator[None]:
-    """``pool`` has ``slots`` step slots while inside, then the instance's default again."""
+    """``pool`` has ``slots`` step slots while inside, then the instance's default again (its
+    limit row is removed: the next step of the pool sets the default one)."""
     storage = instance.event_log_storage
     storage.set_concurrency_slots(pool, slots)
     try:
         yield
     finally:
-        storage.initialize_concurrency_limit_to_default(pool)
+        storage.delete_concurrency_limit(pool)
 
 
 class _Lane:
