@@ -7,6 +7,7 @@ standard UTC offset (never from its IANA zone) and returned as timezone-aware UT
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 
 from weather_trader.core.cities import get_city
@@ -101,6 +102,18 @@ def pipeline_as_of(city_code: str, day: date, now: datetime) -> datetime:
     _require_aware(now, "now")
     _, end = climate_day_window(city_code, day)
     return now.astimezone(UTC) if now < end else decision_time(city_code, day)
+
+
+def in_pipeline_order(
+    partitions: Iterable[tuple[str, date, str]], now: datetime
+) -> list[tuple[str, date, str]]:
+    """``(city, day, key)`` partitions sorted by their :func:`pipeline_as_of` instants.
+
+    A range run over several cities decides in this order, as live trading would: one risk
+    state spans the cities, and in city-major order the first cities' later days would take
+    the shared limits before the other cities' earlier days were decided.
+    """
+    return sorted(partitions, key=lambda p: (pipeline_as_of(p[0], p[1], now), p[2]))
 
 
 def lead_days(city_code: str, day: date, issued_at: datetime) -> int:

@@ -13,6 +13,7 @@ from weather_trader.core.climate_day import (
     decision_time,
     final_report_expected_at,
     hours_elapsed,
+    in_pipeline_order,
     lead_days,
     pipeline_as_of,
 )
@@ -97,6 +98,17 @@ def test_pipeline_as_of_live_and_replay() -> None:
     # At or after the end of the day: replay from the decision time, no look-ahead.
     assert pipeline_as_of("NYC", day, end) == decision_time("NYC", day)
     assert pipeline_as_of("NYC", day, _utc(2027, 1, 1)) == _utc(2026, 7, 3, 15)
+
+
+def test_a_range_over_several_cities_is_decided_in_the_order_of_its_instants() -> None:
+    """Replayed days decide at 10:00 LST the day before: NYC (15:00Z) before LAX (18:00Z) on
+    each day, and every city's first day before any city's second, whatever the key order."""
+    d1, d2 = date(2026, 7, 4), date(2026, 7, 5)
+    city_major = [(c, d, f"{c}|{d}") for c in ("LAX", "NYC") for d in (d1, d2)]
+
+    ordered = in_pipeline_order(city_major, _utc(2027, 1, 1))
+
+    assert [(c, d) for c, d, _ in ordered] == [("NYC", d1), ("LAX", d1), ("NYC", d2), ("LAX", d2)]
 
 
 def test_pipeline_as_of_returns_utc() -> None:

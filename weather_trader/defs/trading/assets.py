@@ -24,7 +24,11 @@ from dagster import (
 
 from weather_trader.core.approval import approved_for_orders, to_propose
 from weather_trader.core.cities import KINDS
-from weather_trader.core.climate_day import final_report_expected_at, pipeline_as_of
+from weather_trader.core.climate_day import (
+    final_report_expected_at,
+    in_pipeline_order,
+    pipeline_as_of,
+)
 from weather_trader.core.forecasting.market_prices import WINDOW, bracket_prices
 from weather_trader.core.gating import (
     block,
@@ -113,8 +117,9 @@ def trade_decisions(
     """Decide each partition's trades against the positions held at its pipeline instant.
 
     The risk state is point-in-time: the lots bought and not yet settled at ``as_of``. A range
-    run decides its days in order before any is executed, so its own earlier taken decisions
-    count as lots too, settling when their final report is normally out.
+    run decides its partitions in the order of their instants, whatever cities it spans (as
+    live trading would), before any is executed, so its own earlier taken decisions count as
+    lots too, settling when their final report is normally out.
 
     While the latest evaluation of a blocking check on a partition's forecasts or distribution
     failed (in this run or an earlier one), nothing is taken there: every candidate is recorded
@@ -142,7 +147,7 @@ def trade_decisions(
     with database.session() as session:
         lots = repo.position_lots(session)
         registry = repo_registry.load_registry(session)
-    partitions = city_days(context)
+    partitions = in_pipeline_order(city_days(context), now)
     checks = latest_check_results(context.instance, [key for _, _, key in partitions])
     for city, day, key in partitions:
         failed = failed_check(checks[key])
