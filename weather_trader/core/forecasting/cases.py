@@ -397,15 +397,14 @@ def bound_observed_pmf(
     """One stored pmf (a row) given the running max (``floor``, highs) or min (``cap``, lows)
     observed ``hours_elapsed`` into the climate day: as :func:`bound_by_observed` does for a
     case table (a kind with a prior is conditioned on the hour, others truncated)."""
+    row = np.atleast_2d(pmf)
     extreme = floor if kind == "high" else cap
-    cases = pd.DataFrame(
-        {
-            "kind": [kind],
-            "obs_extreme": [np.nan if extreme is None else float(extreme)],
-            "obs_hour": [np.nan if hours_elapsed is None else float(hours_elapsed)],
-        }
+    prior = (INTRADAY_PRIORS if priors is None else priors).get(kind)
+    if prior is None or extreme is None or hours_elapsed is None:
+        return apply_bounds(row, floor=floor, cap=cap)
+    return condition_on_running_extreme(
+        row, kind, np.array([extreme]), np.array([hours_elapsed]), prior
     )
-    return bound_by_observed(np.atleast_2d(pmf), cases, priors=priors)
 
 
 def bound_by_observed(
