@@ -8,9 +8,9 @@ Same field rules and issue reporting as the Kalshi readers (:mod:`.importers`).
 
 from __future__ import annotations
 
-from datetime import timezone
 from pathlib import Path
 
+from weather_trader.core.climate_day import lead_days
 from weather_trader.history.importers import (
     FORECAST_FIELDS,
     REPORT_FIELDS,
@@ -37,7 +37,6 @@ def read_forecasts(path: Path | str) -> ParsedFile:
     path = Path(path)
     parsed = ParsedFile(str(path), "forecasts")
     data = load_file(parsed, path)
-    zones: dict[str, timezone] = {}
     city_of, kind_of, day_of = memo(parse_city), memo(parse_kind), memo(parse_day)
     instant = memo(lambda text: parse_instant(text, "issued_at"))
     ix, rows = csv_table(parsed, data, FORECAST_FIELDS)
@@ -56,7 +55,6 @@ def read_forecasts(path: Path | str) -> ParsedFile:
                     raise RowError(f"member {member} is negative (empty means deterministic)")
             issued_at = instant(row["issued_at"])
             day = day_of(row["climate_date"])
-            zone = zones.setdefault(city.code, city.standard_tz)
             parsed.records.append(
                 ForecastRecord(
                     city=city.code,
@@ -66,8 +64,7 @@ def read_forecasts(path: Path | str) -> ParsedFile:
                     model=text_field(row["model"], "model"),
                     member=member,
                     issued_at=issued_at,
-                    # As climate_day.lead_days: days from the issue's climate day (standard time).
-                    lead_days=(day - issued_at.astimezone(zone).date()).days,
+                    lead_days=lead_days(city.code, day, issued_at),
                     value_f=parse_temperature(row["value_f"], city),
                     line=line,
                 )
