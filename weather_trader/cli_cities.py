@@ -48,15 +48,10 @@ def _api_url(settings: Settings) -> Iterator[str]:
     if configured is not None:
         yield configured
         return
-    from weather_trader.sim.exchange import ExchangeState, run_exchange_in_thread
+    from weather_trader.sim.exchange import throwaway_exchange_api
 
-    # In memory (no home): the listing needs no state, and a running dev exchange keeps its own.
-    state = ExchangeState.create(home=None, seed=settings.sim_seed)
-    try:
-        with run_exchange_in_thread(state) as origin:
-            yield f"{origin}/trade-api/v2"
-    finally:
-        state.close()
+    with throwaway_exchange_api(settings.sim_seed) as url:
+        yield url
 
 
 def discover(settings: Settings) -> list[RegistryEntry]:

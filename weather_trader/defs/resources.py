@@ -26,7 +26,7 @@ from weather_trader.core.ports import Broker, MarketData, PositionReader, Weathe
 from weather_trader.core.trading import RiskLimits
 from weather_trader.settings import Settings
 from weather_trader.sim.broker import PaperBroker
-from weather_trader.sim.exchange import ExchangeState, run_exchange_in_thread
+from weather_trader.sim.exchange import throwaway_exchange_api
 from weather_trader.sim.exchange.clocked import ClockedBroker, ClockedMarketData, ExchangeTime
 from weather_trader.sim.exchange.control import SimExchangeControl
 from weather_trader.sim.world import build_sim
@@ -222,16 +222,11 @@ class SimMarketDataResource(MarketDataResource):
     def exchange_reads(self) -> Iterator[MarketReads]:
         """An in-memory local exchange over the same sim world, served for the discovery only:
         the series are discovered through the same REST calls as on Kalshi."""
-        state = ExchangeState.create(seed=self.sim_seed)
-        try:
-            with run_exchange_in_thread(state) as origin:
-                client = KalshiClient(f"{origin}/trade-api/v2")
-                try:
-                    yield client
-                finally:
-                    client.close()
-        finally:
-            state.close()
+        with (
+            throwaway_exchange_api(self.sim_seed) as url,
+            KalshiClient(url) as client,
+        ):
+            yield client
 
 
 class KalshiMarketDataResource(MarketDataResource):

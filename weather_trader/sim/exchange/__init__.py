@@ -33,7 +33,11 @@ from weather_trader.sim.exchange.app import ExchangeState, create_exchange_app
 from weather_trader.sim.exchange.clock import ExchangeClock
 from weather_trader.sim.exchange.engine import ExchangeEngine
 from weather_trader.sim.exchange.keys import KeyStore, create_key
-from weather_trader.sim.exchange.server import run_exchange_in_thread, serve
+from weather_trader.sim.exchange.server import (
+    run_exchange_in_thread,
+    serve,
+    throwaway_exchange_api,
+)
 
 __all__ = [
     "ExchangeClock",
@@ -44,4 +48,5 @@ __all__ = [
     "create_key",
     "run_exchange_in_thread",
     "serve",
+    "throwaway_exchange_api",
 ]

@@ -92,3 +92,19 @@ def run_exchange_in_thread(
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()
+
+
+@contextlib.contextmanager
+def throwaway_exchange_api(seed: int) -> Iterator[str]:
+    """A local exchange kept in memory (no home) and served on loopback for the duration, for
+    reads that need no state (discovering the series); a running dev exchange keeps its own.
+
+    Yields:
+        Its REST base URL (``http://127.0.0.1:PORT/trade-api/v2``).
+    """
+    state = ExchangeState.create(home=None, seed=seed)
+    try:
+        with run_exchange_in_thread(state) as origin:
+            yield f"{origin}/trade-api/v2"
+    finally:
+        state.close()
