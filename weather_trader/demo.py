@@ -547,7 +547,7 @@ class _Lane:
     def start(self, settings: Settings) -> None:
         """Load the code location in the worker now, while this process runs the registry."""
         self.settings = settings
-        self.warm = self.pool.submit(_worker_steps, settings, [])
+        self.pool.submit(_worker_steps, settings, [])
 
     def submit(self, steps: Sequence[Step]) -> Future[bool]:
         """Run ``steps`` in order in the worker; the future tells whether all succeeded."""
